@@ -1,0 +1,102 @@
+/* regex.c: PCRE2 behind a tiny API (see regex.h). */
+#include "config.h"
+#include "regex.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <string.h>
+
+struct SmRegex {
+	pcre2_code *code;
+	pcre2_match_data *md;
+	gboolean matched;
+};
+
+G_DEFINE_QUARK(sm-regex-error-quark, sm_regex_error)
+
+SmRegex *sm_regex_new(const char *pattern, guint flags, GError **error)
+{
+	uint32_t opts = 0;
+	int err;
+	PCRE2_SIZE erroff;
+
+	if (flags & SM_REGEX_CASELESS)  opts |= PCRE2_CASELESS;
+	if (flags & SM_REGEX_MULTILINE) opts |= PCRE2_MULTILINE;
+	if (flags & SM_REGEX_DOTALL)    opts |= PCRE2_DOTALL;
+	if (flags & SM_REGEX_EXTENDED)  opts |= PCRE2_EXTENDED;
+
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	                                 opts, &err, &erroff, NULL);
+	if (!code) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(err, msg, sizeof msg);
+		g_set_error(error, SM_REGEX_ERROR, 0, "bad regex at offset %zu: %s",
+		            (size_t)erroff, (char *)msg);
+		return NULL;
+	}
+	/* JIT is an optimisation: when the platform refuses it, interpretation works. */
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+
+	SmRegex *re = g_new0(SmRegex, 1);
+	re->code = code;
+	re->md = pcre2_match_data_create_from_pattern(code, NULL);
+	return re;
+}
+
+void sm_regex_free(SmRegex *re)
+{
+	if (!re)
+		return;
+	pcre2_match_data_free(re->md);
+	pcre2_code_free(re->code);
+	g_free(re);
+}
+
+gboolean sm_regex_match(SmRegex *re, const char *subject, gsize len)
+{
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, 0, re->md, NULL);
+	re->matched = rc > 0;
+	return re->matched;
+}
+
+char *sm_regex_capture(SmRegex *re, const char *subject, guint n)
+{
+	if (!re->matched || n >= pcre2_get_ovector_count(re->md))
+		return NULL;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+	if (ov[2 * n] == PCRE2_UNSET)
+		return g_strdup("");
+	return g_strndup(subject + ov[2 * n], ov[2 * n + 1] - ov[2 * n]);
+}
+
+char *sm_regex_expand(SmRegex *re, const char *subject, const char *replacement)
+{
+	if (!sm_regex_match(re, subject, strlen(subject)))
+		return NULL;
+	GString *out = g_string_new(NULL);
+	for (const char *p = replacement; *p; p++) {
+		if (*p != '$' || !p[1]) {
+			g_string_append_c(out, *p);
+			continue;
+		}
+		guint n;
+		if (p[1] == '$') {
+			g_string_append_c(out, '$');
+			p++;
+			continue;
+		} else if (g_ascii_isdigit(p[1])) {
+			n = p[1] - '0';
+			p++;
+		} else if (p[1] == '{' && g_ascii_isdigit(p[2]) && strchr(p, '}')) {
+			n = (guint)g_ascii_strtoull(p + 2, NULL, 10);
+			p = strchr(p, '}');
+		} else {
+			g_string_append_c(out, *p);
+			continue;
+		}
+		g_autofree char *cap = sm_regex_capture(re, subject, n);
+		if (cap)
+			g_string_append(out, cap);
+	}
+	return g_string_free(out, FALSE);
+}

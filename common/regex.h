@@ -1,0 +1,37 @@
+/* regex.h: the one place that talks to PCRE2. Patterns are compiled with UTF
+ * checks off (mail is not always valid UTF-8) and JIT-compiled when available.
+ * An SmRegex keeps its own match data, so it is not for use by two threads. */
+#ifndef SM_REGEX_H
+#define SM_REGEX_H
+
+#include <glib.h>
+
+typedef struct SmRegex SmRegex;
+
+enum {
+	SM_REGEX_CASELESS  = 1 << 0,
+	SM_REGEX_MULTILINE = 1 << 1,
+	SM_REGEX_DOTALL    = 1 << 2,
+	SM_REGEX_EXTENDED  = 1 << 3,
+};
+
+#define SM_REGEX_ERROR (sm_regex_error_quark())
+GQuark sm_regex_error_quark(void);
+
+/* Returns a new regex, or NULL with @error naming the offset of the problem. */
+SmRegex *sm_regex_new(const char *pattern, guint flags, GError **error);
+void sm_regex_free(SmRegex *re);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmRegex, sm_regex_free)
+
+/* TRUE when @re matches somewhere in @subject. A match error (e.g. a
+ * backtracking limit) counts as no match. */
+gboolean sm_regex_match(SmRegex *re, const char *subject, gsize len);
+
+/* Matches and expands @replacement, where $0..$9 and ${N} name captures and $$ is a
+ * dollar sign. Returns NULL when there is no match. Newly allocated. */
+char *sm_regex_expand(SmRegex *re, const char *subject, const char *replacement);
+
+/* Capture @n of the last successful match, or NULL. Newly allocated. */
+char *sm_regex_capture(SmRegex *re, const char *subject, guint n);
+
+#endif

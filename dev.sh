@@ -1,0 +1,68 @@
+#!/bin/sh
+# dev.sh: the two set-up commands of the README, for a fresh Debian 12 machine.
+#   ./dev.sh demo   install build dependencies, build, run the MIRV demo
+#   ./dev.sh test   install build and test dependencies, build with -Werror, run
+#                   every test, then run the suite again under ASan + UBSan
+# Must run as root to install packages (or with the packages already present).
+set -eu
+
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
+libgmime-3.0-dev libglib2.0-dev libpcre2-dev libgdbm-dev libc-ares-dev"
+TEST_DEPS="procps util-linux"
+
+need_install() {
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || return 0
+	done
+	return 1
+}
+
+install_deps() {
+	if need_install "$@"; then
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "dev.sh: missing packages; run as root or: apt-get install $*" >&2
+			exit 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+	fi
+}
+
+# build DIR [configure args...]
+build() {
+	dir=$1; shift
+	[ -x configure ] && [ configure -nt configure.ac ] && [ configure -nt Makefile.am ] \
+		|| autoreconf -fi >/dev/null
+	mkdir -p "$dir"
+	(cd "$dir" && { [ -f Makefile ] && [ Makefile -nt "$top/configure" ] \
+		|| ../configure -q --enable-werror "$@"; } && make -j2 >/dev/null)
+}
+
+case "${1:-}" in
+demo)
+	install_deps $BUILD_DEPS
+	build build
+	exec sh "$top/demo/run-demo.sh" "$top/build"
+	;;
+test)
+	install_deps $BUILD_DEPS $TEST_DEPS
+	build build
+	echo "== make check (-Wall -Wextra -Werror)"
+	(cd build && make check -j2) || { cat build/test-suite.log 2>/dev/null | tail -80; exit 1; }
+	echo "== make check under AddressSanitizer + UndefinedBehaviorSanitizer"
+	san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+	build build-asan CC="gcc $san" CFLAGS="-O1 -g"
+	(cd build-asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make check -j2) \
+		|| { cat build-asan/test-suite.log 2>/dev/null | tail -80; exit 1; }
+	echo "== all tests passed"
+	;;
+*)
+	echo "usage: ./dev.sh demo|test" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,1 @@
+dist_man_MANS += doc/sortmail.1 doc/sortmail.conf.5

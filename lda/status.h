@@ -1,0 +1,3 @@
+#ifndef SM_STATUS_H
+#define SM_STATUS_H
+#endif

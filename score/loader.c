@@ -1,0 +1,3 @@
+/* loader.c: stub. */
+#include "config.h"
+#include "score/score.h"

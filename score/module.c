@@ -1,0 +1,3 @@
+/* module.c: stub. */
+#include "config.h"
+#include "score/score.h"

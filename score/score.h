@@ -1,0 +1,48 @@
+/* score.h: the face of score/, the spam scorer.
+ *
+ * The scorer lives in a module loaded on demand (sortmail-score.so) because it
+ * needs GMime, whose start-up cost a cache-hit delivery must not pay. This
+ * header is what the rest of sortmail sees; score/loader.c (linked into the
+ * program) implements it by loading the module the first time it is needed.
+ */
+#ifndef SM_SCORE_H
+#define SM_SCORE_H
+
+#include <glib.h>
+#include "common/message.h"
+#include "common/verdict.h"
+
+#define SM_SCORE_ERROR (sm_score_error_quark())
+GQuark sm_score_error_quark(void);
+
+typedef struct SmScorer SmScorer;
+
+typedef struct {
+	const char *module_path;        /* NULL: $SORTMAIL_SCORER or the installed one */
+	const char *const *rule_files;  /* NULL-terminated; files or directories */
+	double required_score;
+} SmScorerOptions;
+
+/* Prepares a scorer. Cheap: nothing is loaded until the first sm_scorer_score(). */
+SmScorer *sm_scorer_new(const SmScorerOptions *opts);
+void sm_scorer_free(SmScorer *s);
+
+/* Scores @m (the whole message, headers and body) into @out (initialised by the
+ * caller): score, threshold, is_spam, rule names, scored_at, source SCORED. */
+gboolean sm_scorer_score(SmScorer *s, const SmMessage *m, SmVerdict *out, GError **error);
+
+/* ---- the module's side ------------------------------------------------- */
+
+/* The module exports one symbol, SM_SCORE_MODULE_SYMBOL, of this type. */
+#define SM_SCORE_MODULE_SYMBOL "sm_score_module_v1"
+#define SM_SCORE_MODULE_ABI 1
+
+typedef struct {
+	int abi;               /* SM_SCORE_MODULE_ABI */
+	void *(*load)(const char *const *rule_files, double required_score, GError **error);
+	gboolean (*score)(void *engine, const char *data, gsize len, SmVerdict *out,
+	                  GError **error);
+	void (*free)(void *engine);
+} SmScoreModule;
+
+#endif

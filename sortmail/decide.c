@@ -1,0 +1,3 @@
+/* decide.c: stub, to be written. */
+#include "config.h"
+#include "sortmail/sortmail.h"

@@ -1,0 +1,3 @@
+/* folder.c: stub, to be written. */
+#include "config.h"
+#include "sortmail/sortmail.h"

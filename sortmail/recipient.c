@@ -1,0 +1,3 @@
+/* recipient.c: stub, to be written. */
+#include "config.h"
+#include "sortmail/sortmail.h"

@@ -1,0 +1,157 @@
+/* sortmail.h: the face of sortmail/: configuration, original-recipient recovery,
+ * folder names and the decision where one message goes.
+ *
+ * Nothing here touches the process (exit codes, stdin, signals) or writes mail:
+ * that is lda/'s job. Errors are GErrors in SM_CONFIG_ERROR; config errors carry
+ * "file:line: " in their message.
+ */
+#ifndef SM_SORTMAIL_H
+#define SM_SORTMAIL_H
+
+#include <glib.h>
+#include "common/message.h"
+#include "common/regex.h"
+#include "common/verdict.h"
+
+#define SM_CONFIG_ERROR (sm_config_error_quark())
+GQuark sm_config_error_quark(void);
+
+typedef enum { SM_FORMAT_MAILDIR, SM_FORMAT_MBOX } SmFormat;
+
+/* ---- envelope ---------------------------------------------------------- */
+
+/* Who sent, to whom, and the hints for the original recipient. All strings owned. */
+typedef struct {
+	char *sender;             /* envelope sender; "" for the null sender <> */
+	char *recipient;          /* envelope recipient (RECIPIENT / -r) */
+	char *original_recipient; /* -a, else ORIGINAL_RECIPIENT; may be NULL */
+	char *user;               /* USER / LOGNAME */
+	char *home;               /* HOME */
+	char *extension;          /* EXTENSION; may be NULL */
+} SmEnvelope;
+
+void sm_envelope_clear(SmEnvelope *e);
+
+/* ---- configuration ----------------------------------------------------- */
+
+typedef enum {
+	SM_COND_TO,     /* original recipient */
+	SM_COND_FROM,   /* envelope sender */
+	SM_COND_HEADER, /* any header, by name */
+} SmCondKind;
+
+typedef struct {
+	SmCondKind kind;
+	gboolean negate;       /* "!to REGEX" etc. */
+	char *header;          /* for SM_COND_HEADER */
+	char *pattern;         /* as written, for messages */
+	SmRegex *re;           /* compiled caseless */
+} SmCondition;
+
+typedef enum {
+	SM_ACTION_FOLDER,  /* file into folder (may name "inbox") */
+	SM_ACTION_DISCARD, /* deliberately drop, logged */
+} SmActionKind;
+
+typedef struct {
+	char *file;            /* where it was written */
+	guint line;
+	GPtrArray *conds;      /* of SmCondition *; all must hold */
+	SmActionKind action;
+	char *folder;          /* SM_ACTION_FOLDER; may contain $1..$9 from the last "to" */
+	gboolean noscore;      /* trusted: never scored */
+	gboolean even_spam;    /* applies to spam too (otherwise spam goes to ube/ubetrap) */
+} SmRule;
+
+typedef struct {
+	SmRegex *re;
+	char *pattern;
+	char *replacement;
+} SmUnplus;
+
+typedef struct {
+	char *path;              /* the file it was read from, NULL when defaults */
+	SmFormat format;
+	char *mailbox_root;      /* Maildir root, or the directory of mbox folders */
+	char *mbox_inbox;        /* mbox only: the inbox file (default ROOT/inbox) */
+	GPtrArray *personal;     /* char *, lowercased; "@domain" means the whole domain */
+	GPtrArray *unplus;       /* SmUnplus *, tried in order, first match wins */
+	char *ube_folder;        /* default "ube" */
+	char *ubetrap_folder;    /* default "ubetrap" */
+	double required_score;   /* default 5.0 */
+	gsize max_score_size;    /* bytes; default 10 MB; larger mail is not scored */
+	GPtrArray *rule_files;   /* char *, SpamAssassin-syntax files for score/ */
+	GPtrArray *rules;        /* SmRule *, in order, first match wins */
+	char *log_file;          /* NULL: syslog only */
+	gboolean syslog;         /* default TRUE */
+	guint deadline;          /* seconds before giving up with 75; default 900 */
+	char *scorer_module;     /* path of the scorer module; NULL: built-in default */
+} SmConfig;
+
+/* Reads @path. A missing file gives the defaults (with @env's recipient as the
+ * personal address); a file that exists but cannot be read or parsed is an error
+ * naming file:line. "~/" in paths expands to @env->home. Returns a new config. */
+SmConfig *sm_config_load(const char *path, const SmEnvelope *env, GError **error);
+/* Parses config text (for tests and `check`); @name is used in messages. */
+SmConfig *sm_config_parse(const char *text, const char *name, const SmEnvelope *env,
+                          GError **error);
+void sm_config_free(SmConfig *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmConfig, sm_config_free)
+
+/* ---- original recipient ------------------------------------------------ */
+
+typedef enum {
+	SM_RCPT_DELIVERED_TO, SM_RCPT_OPTION, SM_RCPT_ORIGINAL_ENV,
+	SM_RCPT_X_ORIGINAL_TO, SM_RCPT_ENVELOPE, SM_RCPT_NONE
+} SmRecipientSource;
+
+typedef struct {
+	char *address;            /* recovered original recipient, owned; never NULL */
+	SmRecipientSource source; /* where it came from */
+	const SmUnplus *unplus;   /* the rule that rewrote it, or NULL */
+} SmRecipient;
+
+/* Recovery order: first Delivered-To (un-plussed), -a, ORIGINAL_RECIPIENT,
+ * X-Original-To, envelope recipient. Control characters are removed from the
+ * result; it is "" only when nothing at all was known. */
+void sm_recipient_recover(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
+                          SmRecipient *out);
+void sm_recipient_clear(SmRecipient *r);
+const char *sm_recipient_source_name(SmRecipientSource s);
+
+/* Applies the un-plus rules to one address; NULL when none matched. */
+char *sm_unplus(const SmConfig *c, const char *address, const SmUnplus **used);
+
+/* TRUE when @address (any case) is one of the personal addresses. */
+gboolean sm_is_personal(const SmConfig *c, const char *address);
+
+/* ---- folder names ------------------------------------------------------ */
+
+/* TRUE when @name may be used as a folder: not empty, at most 200 bytes, no '/',
+ * no control characters, no leading or trailing '.', no "..", not "." segments.
+ * "inbox" (any case) names the mailbox root itself. */
+gboolean sm_folder_name_valid(const char *name);
+gboolean sm_folder_is_inbox(const char *name);
+
+/* ---- the decision ------------------------------------------------------ */
+
+/* Scores @m into @out (initialised by the caller); FALSE with @error when it
+ * cannot. The decision treats a failure as "not scored" and goes on. */
+typedef gboolean (*SmScoreFunc)(const SmMessage *m, SmVerdict *out, gpointer user,
+                                GError **error);
+
+typedef struct {
+	gboolean discard;        /* deliberately dropped */
+	char *folder;            /* validated folder name ("inbox" for the root); owned */
+	const SmRule *rule;      /* the rule that chose it, or NULL */
+	SmVerdict verdict;       /* source NONE when not scored */
+	char *note;              /* why, in a few words ("spam to trap address"); owned */
+} SmDecision;
+
+/* Decides where @m goes. Never fails: anything odd ends in "inbox" with a note. */
+void sm_decide(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
+               const char *original_recipient, SmScoreFunc score, gpointer user,
+               SmDecision *out);
+void sm_decision_clear(SmDecision *d);
+
+#endif

@@ -1,0 +1,2 @@
+# templates/: autoresponse templates. Arrives with the autoresponder issue.
+EXTRA_DIST += templates/README
