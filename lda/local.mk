@@ -1,7 +1,13 @@
 # lda/: the sortmail program: command line, envelope, spool, delivery, exit codes.
-bin_PROGRAMS += lda/sortmail
-lda_sortmail_SOURCES = \
-	lda/main.c lda/lda.h \
+# Everything but main.c is a convenience library so unit tests can link it.
+noinst_LTLIBRARIES += lda/libsmlda.la
+lda_libsmlda_la_SOURCES = \
+	lda/lda.h \
+	lda/backend.h \
+	lda/fsutil.c lda/fsutil.h \
 	lda/status.c lda/status.h
-lda_sortmail_LDADD = sortmail/libsmsort.la score/libsmscoreloader.la common/libsmcommon.la \
-	$(GLIB_LIBS) $(PCRE2_LIBS) $(LIBS)
+
+bin_PROGRAMS += lda/sortmail
+lda_sortmail_SOURCES = lda/main.c
+lda_sortmail_LDADD = lda/libsmlda.la sortmail/libsmsort.la score/libsmscoreloader.la \
+	common/libsmcommon.la $(GLIB_LIBS) $(PCRE2_LIBS) $(LIBS)
