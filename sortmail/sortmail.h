@@ -16,6 +16,11 @@
 #define SM_CONFIG_ERROR (sm_config_error_quark())
 GQuark sm_config_error_quark(void);
 
+typedef enum {
+	SM_CONFIG_ERROR_PARSE, /* "file:line: what is wrong" */
+	SM_CONFIG_ERROR_READ,  /* the file exists but cannot be read */
+} SmConfigError;
+
 typedef enum { SM_FORMAT_MAILDIR, SM_FORMAT_MBOX } SmFormat;
 
 /* ---- envelope ---------------------------------------------------------- */
@@ -25,6 +30,7 @@ typedef struct {
 	char *sender;             /* envelope sender; "" for the null sender <> */
 	char *recipient;          /* envelope recipient (RECIPIENT / -r) */
 	char *original_recipient; /* -a, else ORIGINAL_RECIPIENT; may be NULL */
+	gboolean original_from_option; /* original_recipient came from -a */
 	char *user;               /* USER / LOGNAME */
 	char *home;               /* HOME */
 	char *extension;          /* EXTENSION; may be NULL */
@@ -88,7 +94,7 @@ typedef struct {
 	char *scorer_module;     /* path of the scorer module; NULL: built-in default */
 } SmConfig;
 
-/* Reads @path. A missing file gives the defaults (with @env's recipient as the
+/* Reads @path. A NULL @path or a missing file gives the defaults (with @env's recipient as the
  * personal address); a file that exists but cannot be read or parsed is an error
  * naming file:line. "~/" in paths expands to @env->home. Returns a new config. */
 SmConfig *sm_config_load(const char *path, const SmEnvelope *env, GError **error);
@@ -142,7 +148,8 @@ typedef gboolean (*SmScoreFunc)(const SmMessage *m, SmVerdict *out, gpointer use
 
 typedef struct {
 	gboolean discard;        /* deliberately dropped */
-	char *folder;            /* validated folder name ("inbox" for the root); owned */
+	char *folder;            /* validated folder name ("inbox" for the root); owned;
+	                          * NULL when @discard */
 	const SmRule *rule;      /* the rule that chose it, or NULL */
 	SmVerdict verdict;       /* source NONE when not scored */
 	char *note;              /* why, in a few words ("spam to trap address"); owned */

@@ -1,0 +1,27 @@
+/* config-priv.h: what config.c (file, keywords) and config-rule.c (the "rule"
+ * line) share. Internal to sortmail/. */
+#ifndef SM_CONFIG_PRIV_H
+#define SM_CONFIG_PRIV_H
+
+#include "sortmail/sortmail.h"
+
+/* The state of one parse: where we are, for "file:line: " in messages. */
+typedef struct {
+	const char *file;
+	guint line;
+	const SmEnvelope *env;
+	SmConfig *c;
+	gboolean personal_seen;
+} SmConfigParser;
+
+/* Sets @error to "FILE:LINE: message" and returns FALSE. */
+gboolean sm_config_fail(const SmConfigParser *p, GError **error, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+/* Parses the items of one "rule" line (@args excludes the keyword) and appends
+ * the rule to the configuration. */
+gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **error);
+
+void sm_rule_free(SmRule *r);
+
+#endif

@@ -1,0 +1,153 @@
+/* config-rule.c: one "rule" line of the configuration (see sortmail.conf(5)).
+ *
+ * Contract: a rule that parses is complete: every regex compiled (caseless,
+ * like procmail), exactly one action, and a folder name that is either valid
+ * now or contains '$' and will be expanded and validated by sm_decide(), in
+ * which case the rule has a "to" condition to take the captures from.
+ */
+#include "config.h"
+#include "sortmail/config-priv.h"
+
+#include <string.h>
+
+static void condition_free(SmCondition *cond)
+{
+	g_free(cond->header);
+	g_free(cond->pattern);
+	sm_regex_free(cond->re);
+	g_free(cond);
+}
+
+void sm_rule_free(SmRule *r)
+{
+	if (!r)
+		return;
+	g_free(r->file);
+	if (r->conds)
+		g_ptr_array_free(r->conds, TRUE);
+	g_free(r->folder);
+	g_free(r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmRule, sm_rule_free)
+
+/* A header field name as RFC 5322 allows it: printable ASCII but ':' and space.
+ * One trailing colon is forgiven ("header Subject: ^hi"). */
+static char *header_name(const char *s)
+{
+	gsize len = strlen(s);
+	if (len > 0 && s[len - 1] == ':')
+		len--;
+	if (len == 0)
+		return NULL;
+	for (gsize i = 0; i < len; i++)
+		if ((guchar)s[i] <= ' ' || (guchar)s[i] >= 0x7f || s[i] == ':')
+			return NULL;
+	return g_strndup(s, len);
+}
+
+/* Parses the condition named @item (with its arguments at @args[*i]...). */
+static gboolean parse_condition(SmConfigParser *p, SmRule *r, const char *item,
+                                char **args, guint n, guint *i, GError **error)
+{
+	gboolean negate = item[0] == '!';
+	const char *kw = item + negate;
+	SmCondition *cond = g_new0(SmCondition, 1);
+	g_ptr_array_add(r->conds, cond);
+	cond->negate = negate;
+
+	if (strcmp(kw, "header") == 0) {
+		cond->kind = SM_COND_HEADER;
+		if (*i + 2 > n)
+			return sm_config_fail(p, error, "'%s' needs a header name and a regex", item);
+		cond->header = header_name(args[(*i)++]);
+		if (!cond->header)
+			return sm_config_fail(p, error, "bad header name '%s'", args[*i - 1]);
+	} else {
+		cond->kind = strcmp(kw, "to") == 0 ? SM_COND_TO : SM_COND_FROM;
+		if (*i + 1 > n)
+			return sm_config_fail(p, error, "'%s' needs a regex", item);
+	}
+	cond->pattern = g_strdup(args[(*i)++]);
+	g_autoptr(GError) re_error = NULL;
+	cond->re = sm_regex_new(cond->pattern, SM_REGEX_CASELESS, &re_error);
+	if (!cond->re)
+		return sm_config_fail(p, error, "'%s': %s", cond->pattern, re_error->message);
+	return TRUE;
+}
+
+static gboolean set_action(SmConfigParser *p, SmRule *r, gboolean *have_action,
+                           SmActionKind kind, const char *folder, GError **error)
+{
+	if (*have_action)
+		return sm_config_fail(p, error, "a rule takes exactly one action "
+		                      "(folder, inbox or discard)");
+	*have_action = TRUE;
+	r->action = kind;
+	r->folder = g_strdup(folder);
+	return TRUE;
+}
+
+/* The folder is checked now unless it has captures to expand at decision time. */
+static gboolean check_folder(SmConfigParser *p, SmRule *r, GError **error)
+{
+	if (r->action != SM_ACTION_FOLDER)
+		return TRUE;
+	if (!strchr(r->folder, '$')) {
+		if (!sm_folder_name_valid(r->folder))
+			return sm_config_fail(p, error, "bad folder name '%s'", r->folder);
+		if (sm_folder_is_inbox(r->folder)) {
+			g_free(r->folder);
+			r->folder = g_strdup("inbox");
+		}
+		return TRUE;
+	}
+	for (guint i = r->conds->len; i-- > 0;) {
+		const SmCondition *cond = r->conds->pdata[i];
+		if (cond->kind == SM_COND_TO && !cond->negate)
+			return TRUE;
+	}
+	return sm_config_fail(p, error, "folder '%s' uses $N but the rule has no 'to' "
+	                      "condition to take it from", r->folder);
+}
+
+gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	g_autoptr(SmRule) r = g_new0(SmRule, 1);
+	r->file = g_strdup(p->file);
+	r->line = p->line;
+	r->conds = g_ptr_array_new_with_free_func((GDestroyNotify)condition_free);
+	gboolean have_action = FALSE;
+
+	for (guint i = 0; i < n;) {
+		const char *item = args[i++];
+		const char *kw = item + (item[0] == '!');
+		if (strcmp(kw, "to") == 0 || strcmp(kw, "from") == 0 ||
+		    strcmp(kw, "header") == 0) {
+			if (!parse_condition(p, r, item, args, n, &i, error))
+				return FALSE;
+		} else if (strcmp(item, "folder") == 0) {
+			if (i >= n)
+				return sm_config_fail(p, error, "'folder' needs a folder name");
+			if (!set_action(p, r, &have_action, SM_ACTION_FOLDER, args[i++], error))
+				return FALSE;
+		} else if (strcmp(item, "inbox") == 0) {
+			if (!set_action(p, r, &have_action, SM_ACTION_FOLDER, "inbox", error))
+				return FALSE;
+		} else if (strcmp(item, "discard") == 0) {
+			if (!set_action(p, r, &have_action, SM_ACTION_DISCARD, NULL, error))
+				return FALSE;
+		} else if (strcmp(item, "noscore") == 0) {
+			r->noscore = TRUE;
+		} else if (strcmp(item, "even-spam") == 0) {
+			r->even_spam = TRUE;
+		} else {
+			return sm_config_fail(p, error, "unknown rule item '%s'", item);
+		}
+	}
+	if (!have_action)
+		return sm_config_fail(p, error, "rule has no action (folder, inbox or discard)");
+	if (!check_folder(p, r, error))
+		return FALSE;
+	g_ptr_array_add(p->c->rules, g_steal_pointer(&r));
+	return TRUE;
+}
