@@ -5,7 +5,14 @@ lda_libsmlda_la_SOURCES = \
 	lda/lda.h \
 	lda/backend.h \
 	lda/fsutil.c lda/fsutil.h \
-	lda/status.c lda/status.h
+	lda/status.c lda/status.h \
+	lda/spool.c lda/spool.h \
+	lda/watchdog.c lda/watchdog.h \
+	lda/log.c lda/log.h \
+	lda/envelope.c \
+	lda/deliver.c \
+	lda/deliver-maildir.c \
+	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h
 
 bin_PROGRAMS += lda/sortmail
 lda_sortmail_SOURCES = lda/main.c

@@ -1,0 +1,295 @@
+/* deliver.c: the `deliver` subcommand, one delivery from start to end:
+ * options -> envelope -> config -> spool -> header index -> original recipient
+ * -> decision (scoring on demand) -> backend -> log line -> exit status.
+ * Every failure before the message is safely stored becomes exit 75. */
+#include "config.h"
+#include "lda.h"
+#include "backend.h"
+#include "log.h"
+#include "spool.h"
+#include "status.h"
+#include "watchdog.h"
+#include "score/score.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_DEADLINE 900
+
+typedef struct {
+	SmEnvelopeArgs env;
+	const char *config_path;
+	gboolean dry_run;
+	gboolean verbose;
+	gboolean help, version;
+} DeliverOptions;
+
+static gboolean parse_options(int argc, char **argv, DeliverOptions *o, GError **error)
+{
+	static const struct option longopts[] = {
+		{ "sender", required_argument, NULL, 'f' },
+		{ "recipient", required_argument, NULL, 'r' },
+		{ "original-recipient", required_argument, NULL, 'a' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+f:r:a:c:nvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->env.sender = optarg; break;
+		case 'r': o->env.recipient = optarg; break;
+		case 'a': o->env.original_recipient = optarg; break;
+		case 'c': o->config_path = optarg; break;
+		case 'n': o->dry_run = TRUE; break;
+		case 'v': o->verbose = TRUE; break;
+		case 'h': o->help = TRUE; break;
+		case 'V': o->version = TRUE; break;
+		default:
+			g_set_error(error, SM_LDA_ERROR, SM_LDA_ERROR_USAGE,
+			            "usage error: unknown or incomplete option %s (see sortmail --help)",
+			            argv[optind - 1]);
+			return FALSE;
+		}
+	}
+	if (optind < argc) {
+		g_set_error(error, SM_LDA_ERROR, SM_LDA_ERROR_USAGE,
+		            "usage error: unexpected argument '%s' (see sortmail --help)", argv[optind]);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void print_help(void)
+{
+	fputs("usage: sortmail [deliver] [-f SENDER] [-r RECIPIENT] [-a ORIGINAL_RECIPIENT]\n"
+	      "                [-c CONFIG] [-n|--dry-run] [-v] < message\n"
+	      "       sortmail --version | --help\n"
+	      "Delivers one message from standard input into the user's Maildir or mbox,\n"
+	      "sorted into inbox, ube, ubetrap or a folder chosen by rules.\n"
+	      "Exit status: 0 delivered (or deliberately discarded), 75 try again later.\n"
+	      "See sortmail(1) and sortmail.conf(5).\n", stdout);
+}
+
+/* ---- scoring through the on-demand module --------------------------------- */
+
+static gboolean score_with_module(const SmMessage *m, SmVerdict *out, gpointer user,
+                                  GError **error)
+{
+	return sm_scorer_score(user, m, out, error);
+}
+
+static SmScorer *make_scorer(const SmConfig *c, char ***rule_files)
+{
+	GPtrArray *files = g_ptr_array_new();
+	for (guint i = 0; c->rule_files && i < c->rule_files->len; i++)
+		g_ptr_array_add(files, g_strdup(c->rule_files->pdata[i]));
+	g_ptr_array_add(files, NULL);
+	*rule_files = (char **)g_ptr_array_free(files, FALSE);
+	SmScorerOptions opts = {
+		.module_path = c->scorer_module,
+		.rule_files = (const char *const *)*rule_files,
+		.required_score = c->required_score,
+	};
+	return sm_scorer_new(&opts);
+}
+
+/* ---- what gets written ----------------------------------------------------- */
+
+/* SpamAssassin's headers, so existing MUA filters keep working. Empty when unscored. */
+static char *spam_headers(const SmVerdict *v)
+{
+	if (v->source == SM_VERDICT_NONE)
+		return g_strdup("");
+	g_autofree char *status = sm_verdict_status_line(v);
+	return g_strdup_printf("%sX-Spam-Status: %s\n", v->is_spam ? "X-Spam-Flag: YES\n" : "",
+	                       status);
+}
+
+static const char *verdict_word(const SmVerdict *v)
+{
+	if (v->source == SM_VERDICT_NONE)
+		return "unscored";
+	return v->is_spam ? "spam" : "ham";
+}
+
+static char *describe_verdict(const SmVerdict *v)
+{
+	if (v->source == SM_VERDICT_NONE)
+		return g_strdup("verdict=unscored score=- required=-");
+	return g_strdup_printf("verdict=%s score=%.1f required=%.1f", verdict_word(v), v->score,
+	                       v->threshold);
+}
+
+static char *log_line(const char *what, const char *msgid, const char *to, const char *from,
+                      const SmDecision *d, gint64 started, const char *reason)
+{
+	g_autofree char *id_t = sm_log_token(msgid), *to_t = sm_log_token(to),
+	                *from_t = sm_log_token(from);
+	GString *s = g_string_new(what);
+	g_string_append_printf(s, " id=%s to=%s from=%s", id_t, to_t, from_t);
+	if (d) {
+		g_autofree char *verdict = describe_verdict(&d->verdict);
+		g_autofree char *folder = sm_log_token(d->discard ? "(discard)" : d->folder);
+		g_string_append_printf(s, " %s via=%s", verdict,
+		                       d->verdict.source == SM_VERDICT_NONE
+		                           ? "none" : sm_verdict_source_name(d->verdict.source));
+		if (d->verdict.source == SM_VERDICT_WAITED)
+			g_string_append_printf(s, " waited=%.0fms", d->verdict.waited_ms);
+		g_string_append_printf(s, " folder=%s", folder);
+		if (d->rule)
+			g_string_append_printf(s, " rule=%s:%u", d->rule->file ? d->rule->file : "-",
+			                       d->rule->line);
+	}
+	g_string_append_printf(s, " ms=%.2f", (g_get_monotonic_time() - started) / 1000.0);
+	if (d && d->note) {
+		g_autofree char *note = sm_status_one_line(d->note);
+		g_strdelimit(note, "\"", '\'');
+		g_string_append_printf(s, " note=\"%s\"", note);
+	}
+	if (reason) {
+		g_autofree char *r = sm_status_one_line(reason);
+		g_strdelimit(r, "\"", '\'');
+		g_string_append_printf(s, " reason=\"%s\"", r);
+	}
+	return g_string_free(s, FALSE);
+}
+
+static void print_dry_run(const SmDecision *d, const char *to)
+{
+	g_autofree char *verdict = describe_verdict(&d->verdict);
+	g_autofree char *to_t = sm_log_token(to);
+	GString *tests = g_string_new(NULL);
+	for (guint i = 0; d->verdict.rules && i < d->verdict.rules->len; i++)
+		g_string_append_printf(tests, "%s%s", i ? "," : "", (char *)d->verdict.rules->pdata[i]);
+	printf("folder=%s to=%s %s via=%s tests=%s\n", d->discard ? "(discard)" : d->folder, to_t,
+	       verdict,
+	       d->verdict.source == SM_VERDICT_NONE ? "none"
+	                                            : sm_verdict_source_name(d->verdict.source),
+	       tests->len ? tests->str : "none");
+	g_string_free(tests, TRUE);
+	fflush(stdout);
+}
+
+/* ---- the delivery -------------------------------------------------------- */
+
+typedef struct {
+	DeliverOptions opts;
+	SmEnvelope env;
+	SmConfig *config;
+	SmSpool spool;
+	SmMessage msg;
+	SmRecipient rcpt;
+	SmDecision decision;
+	char *msgid;
+	gint64 started;
+	SmLogTargets log;
+} Delivery;
+
+static gboolean store_message(Delivery *dl, GError **error)
+{
+	const SmConfig *c = dl->config;
+	g_autofree char *prefix = spam_headers(&dl->decision.verdict);
+	g_autofree char *inbox = c->mbox_inbox ? g_strdup(c->mbox_inbox) : NULL;
+	SmMailbox box = { .root = c->mailbox_root, .mbox_inbox = inbox, .owner = geteuid() };
+	SmDelivery d = {
+		.prefix = prefix, .prefix_len = strlen(prefix),
+		.data = dl->spool.msg, .len = dl->spool.msg_len,
+		.sender = dl->env.sender ? dl->env.sender : "",
+		.arrival = time(NULL),
+	};
+	const SmBackend *backend = c->format == SM_FORMAT_MBOX ? &sm_backend_mbox
+	                                                       : &sm_backend_maildir;
+	return backend->store(&box, dl->decision.folder, &d, NULL, error);
+}
+
+static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
+{
+	if (!parse_options(argc, argv, &dl->opts, error))
+		return FALSE;
+	if (dl->opts.help || dl->opts.version)
+		return TRUE;
+	sm_envelope_fill(&dl->env, &dl->opts.env);
+	if (!dl->env.home || !*dl->env.home) {
+		g_set_error(error, SM_LDA_ERROR, SM_LDA_ERROR_SETUP, "no home directory (HOME unset)");
+		return FALSE;
+	}
+	g_autofree char *default_config = g_build_filename(dl->env.home, ".sortmail", "config", NULL);
+	dl->config = sm_config_load(dl->opts.config_path ? dl->opts.config_path : default_config,
+	                            &dl->env, error);
+	if (!dl->config)
+		return FALSE;
+	sm_watchdog_start(dl->config->deadline);
+	dl->log = (SmLogTargets){ .syslog = dl->config->syslog && !dl->opts.dry_run,
+	                          .file = dl->opts.dry_run ? NULL : dl->config->log_file,
+	                          .verbose = dl->opts.verbose };
+
+	if (!sm_spool_read(&dl->spool, STDIN_FILENO, error))
+		return FALSE;
+	if (!dl->env.sender)
+		dl->env.sender = g_strdup(dl->spool.from_sender ? dl->spool.from_sender : "");
+	sm_message_index(&dl->msg, dl->spool.msg, dl->spool.msg_len);
+	dl->msgid = sm_message_get(&dl->msg, "Message-ID");
+	sm_recipient_recover(dl->config, &dl->env, &dl->msg, &dl->rcpt);
+
+	g_auto(GStrv) rule_files = NULL;
+	SmScorer *scorer = make_scorer(dl->config, &rule_files);
+	sm_decide(dl->config, &dl->env, &dl->msg, dl->rcpt.address, score_with_module, scorer,
+	          &dl->decision);
+	sm_scorer_free(scorer);
+
+	if (dl->opts.dry_run) {
+		print_dry_run(&dl->decision, dl->rcpt.address);
+		return TRUE;
+	}
+	if (!dl->decision.discard && !store_message(dl, error))
+		return FALSE;
+	sm_watchdog_disarm();
+	g_autofree char *line = log_line(dl->decision.discard ? "discarded" : "delivered", dl->msgid,
+	                                 dl->rcpt.address, dl->env.sender, &dl->decision,
+	                                 dl->started, NULL);
+	sm_log_line(&dl->log, dl->decision.note && dl->decision.verdict.source == SM_VERDICT_NONE
+	                      ? SM_LOG_WARNING : SM_LOG_INFO, line);
+	return TRUE;
+}
+
+int sm_cmd_deliver(int argc, char **argv)
+{
+	Delivery dl = { .started = g_get_monotonic_time() };
+	g_autoptr(GError) error = NULL;
+
+	/* Until the config says otherwise, the default deadline already applies. */
+	sm_watchdog_start(DEFAULT_DEADLINE);
+	gboolean ok = run(&dl, argc, argv, &error);
+	if (ok && dl.opts.help)
+		print_help();
+	else if (ok && dl.opts.version)
+		sm_print_version();
+	if (!ok) {
+		sm_watchdog_release();
+		g_autofree char *line = log_line("deferred", dl.msgid, dl.rcpt.address, dl.env.sender,
+		                                 NULL, dl.started, error->message);
+		SmLogTargets fallback = { .syslog = TRUE, .verbose = FALSE };
+		sm_log_line(dl.config ? &dl.log : &fallback, SM_LOG_WARNING, line);
+		sm_status_print(error->message);
+	}
+	int status = sm_status_exit_code(error);
+
+	sm_decision_clear(&dl.decision);
+	sm_recipient_clear(&dl.rcpt);
+	sm_message_clear(&dl.msg);
+	sm_spool_clear(&dl.spool);
+	g_free(dl.msgid);
+	if (dl.config)
+		sm_config_free(dl.config);
+	sm_envelope_clear(&dl.env);
+	return status;
+}

@@ -1,0 +1,45 @@
+/* log.c: delivery log lines (see log.h). */
+#include "config.h"
+#include "log.h"
+#include "fsutil.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+char *sm_log_token(const char *value)
+{
+	if (!value || !*value)
+		return g_strdup("-");
+	GString *s = g_string_new(NULL);
+	for (const char *p = value; *p && s->len < 200; p++) {
+		unsigned char c = (unsigned char)*p;
+		g_string_append_c(s, (c <= ' ' || c == '"' || c == 0x7f) ? '?' : (char)c);
+	}
+	return g_string_free(s, FALSE);
+}
+
+void sm_log_line(const SmLogTargets *t, SmLogLevel level, const char *line)
+{
+	if (t->syslog) {
+		openlog("sortmail", LOG_PID | LOG_NDELAY, LOG_MAIL);
+		syslog(level == SM_LOG_WARNING ? LOG_WARNING : LOG_INFO, "%s", line);
+		closelog();
+	}
+	if (!t->file && !t->verbose)
+		return;
+	g_autofree char *prefixed = g_strdup_printf("sortmail[%ld]: %s\n", (long)getpid(), line);
+	if (t->file) {
+		g_autoptr(GDateTime) now = g_date_time_new_now_local();
+		g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S%z ");
+		g_autofree char *stamped = g_strconcat(stamp, prefixed, NULL);
+		int fd = open(t->file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			(void)sm_write_all(fd, stamped, strlen(stamped));
+			close(fd);
+		}
+	}
+	if (t->verbose)
+		(void)sm_write_all(STDERR_FILENO, prefixed, strlen(prefixed));
+}
