@@ -1,3 +1,144 @@
-/* loader.c: stub. */
+/* loader.c: the program's side of score/ (see score.h).
+ *
+ * Linked into sortmail, so it must stay cheap: it links no GMime and does
+ * nothing until a message actually needs a score. Then it dlopen()s the scorer
+ * module, checks its ABI, has it load the rules, and keeps that engine for every
+ * later call (replay scores many messages per process).
+ *
+ * A failure to load is remembered: the same error is returned on every later
+ * call instead of retrying dlopen() and re-reading rules once per message.
+ *
+ * The module is never dlclose()d, not even a rejected one: it brings GMime and
+ * GObject types, which cannot be unregistered, so unloading it could leave GLib
+ * pointing into unmapped code. At most one handle per scorer is leaked.
+ */
 #include "config.h"
 #include "score/score.h"
+
+#include <dlfcn.h>
+
+struct SmScorer {
+	char *module_path;        /* NULL: $SORTMAIL_SCORER or the installed one */
+	char **rule_files;        /* NULL: the stock set */
+	double required_score;
+	const SmScoreModule *module;
+	void *engine;             /* the module's, once loaded */
+	GError *load_error;       /* the first failure to load, returned ever after */
+};
+
+G_DEFINE_QUARK(sm-score-error-quark, sm_score_error)
+
+SmScorer *sm_scorer_new(const SmScorerOptions *opts)
+{
+	SmScorer *s = g_new0(SmScorer, 1);
+	s->module_path = g_strdup(opts->module_path);
+	if (opts->rule_files && opts->rule_files[0])
+		s->rule_files = g_strdupv((char **)opts->rule_files);
+	s->required_score = opts->required_score;
+	return s;
+}
+
+void sm_scorer_free(SmScorer *s)
+{
+	if (!s)
+		return;
+	if (s->engine)
+		s->module->free(s->engine);
+	g_clear_error(&s->load_error);
+	g_strfreev(s->rule_files);
+	g_free(s->module_path);
+	g_free(s);
+}
+
+static const char *module_path(const SmScorer *s)
+{
+	if (s->module_path && *s->module_path)
+		return s->module_path;
+	const char *env = g_getenv("SORTMAIL_SCORER");
+	if (env && *env)
+		return env;
+	return SM_PKGLIBDIR "/sortmail-score.so";
+}
+
+static const SmScoreModule *open_module(const char *path, GError **error)
+{
+	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle) {
+		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_MODULE,
+		            "cannot load scorer module: %s", dlerror());
+		return NULL;
+	}
+	dlerror();
+	const SmScoreModule *mod = dlsym(handle, SM_SCORE_MODULE_SYMBOL);
+	if (!mod) {
+		const char *why = dlerror();
+		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_MODULE,
+		            "scorer module %s: no symbol %s: %s", path, SM_SCORE_MODULE_SYMBOL,
+		            why ? why : "NULL");
+		return NULL;
+	}
+	if (mod->abi != SM_SCORE_MODULE_ABI) {
+		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_MODULE,
+		            "scorer module %s has ABI %d, this sortmail needs %d", path,
+		            mod->abi, SM_SCORE_MODULE_ABI);
+		return NULL;
+	}
+	if (!mod->load || !mod->score || !mod->free || !mod->report) {
+		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_MODULE,
+		            "scorer module %s is incomplete (a function is missing)", path);
+		return NULL;
+	}
+	return mod;
+}
+
+/* The stock set is a directory: the module loads its *.cf files in name order. */
+static char **stock_rule_files(void)
+{
+	const char *datadir = g_getenv("SORTMAIL_DATADIR");
+	if (!datadir || !*datadir)
+		datadir = SM_PKGDATADIR;
+	char **files = g_new0(char *, 2);
+	files[0] = g_build_filename(datadir, "rules", NULL);
+	return files;
+}
+
+static gboolean ensure_loaded(SmScorer *s, GError **error)
+{
+	if (s->engine)
+		return TRUE;
+	if (!s->load_error) {
+		GError *err = NULL;
+		const SmScoreModule *mod = open_module(module_path(s), &err);
+		if (mod) {
+			g_auto(GStrv) stock = s->rule_files ? NULL : stock_rule_files();
+			const char *const *files =
+				(const char *const *)(s->rule_files ? s->rule_files : stock);
+			s->engine = mod->load(files, s->required_score, &err);
+			if (s->engine) {
+				s->module = mod;
+				return TRUE;
+			}
+			if (!err) /* a module bug, but the caller is owed a reason */
+				g_set_error(&err, SM_SCORE_ERROR, SM_SCORE_ERROR_RULES,
+				            "scorer module failed to load the rules");
+		}
+		s->load_error = err;
+	}
+	g_propagate_error(error, g_error_copy(s->load_error));
+	return FALSE;
+}
+
+gboolean sm_scorer_score(SmScorer *s, const SmMessage *m, SmVerdict *out, GError **error)
+{
+	if (!ensure_loaded(s, error))
+		return FALSE;
+	return s->module->score(s->engine, m->data, m->len, out, error);
+}
+
+gboolean sm_scorer_report(SmScorer *s, SmScorerReport *out, GError **error)
+{
+	if (!ensure_loaded(s, error))
+		return FALSE;
+	s->module->report(s->engine, out);
+	return TRUE;
+}

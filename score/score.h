@@ -15,6 +15,12 @@
 #define SM_SCORE_ERROR (sm_score_error_quark())
 GQuark sm_score_error_quark(void);
 
+typedef enum {
+	SM_SCORE_ERROR_MODULE,  /* the module cannot be loaded or is the wrong one */
+	SM_SCORE_ERROR_RULES,   /* a rule file or directory cannot be read; no usable rule */
+	SM_SCORE_ERROR_MESSAGE  /* this message cannot be scored */
+} SmScoreErrorCode;
+
 typedef struct SmScorer SmScorer;
 
 typedef struct {
@@ -31,6 +37,18 @@ void sm_scorer_free(SmScorer *s);
  * caller): score, threshold, is_spam, rule names, scored_at, source SCORED. */
 gboolean sm_scorer_score(SmScorer *s, const SmMessage *m, SmVerdict *out, GError **error);
 
+/* What loading the rules left behind, for `sortmail check --rules` and tests.
+ * Everything is borrowed from the scorer and valid until sm_scorer_free(). */
+typedef struct {
+	guint rules;               /* rules that will run (defined, compiled, score != 0) */
+	const GPtrArray *problems; /* char *, "file:line: message": rules skipped, bad lines */
+	const GPtrArray *unknown;  /* char *, "file:line: directive": not understood, ignored */
+} SmScorerReport;
+
+/* Loads the module and the rules now if not done yet (as the first
+ * sm_scorer_score() would) and describes them in @out. */
+gboolean sm_scorer_report(SmScorer *s, SmScorerReport *out, GError **error);
+
 /* ---- the module's side ------------------------------------------------- */
 
 /* The module exports one symbol, SM_SCORE_MODULE_SYMBOL, of this type. */
@@ -43,6 +61,7 @@ typedef struct {
 	gboolean (*score)(void *engine, const char *data, gsize len, SmVerdict *out,
 	                  GError **error);
 	void (*free)(void *engine);
+	void (*report)(void *engine, SmScorerReport *out);
 } SmScoreModule;
 
 #endif
