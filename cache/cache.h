@@ -1,0 +1,147 @@
+/* cache.h: the face of cache/: the shared verdict cache and the duplicates
+ * journal, in one GDBM file (default ~/.sortmail/verdicts.db, chosen by the
+ * caller) with a sidecar lock file PATH.lock.
+ *
+ * Contract: the cache is never the reason a delivery fails or waits without
+ * bound. Every problem with it (no directory, permission, a corrupt or busy
+ * database, a verdict that takes too long to arrive) makes the call fall back
+ * to computing without the cache and leaves a warning for the caller's log
+ * (sm_cache_warning()); only the caller's own computation can fail. A corrupt
+ * database is moved aside (PATH.corrupt-STAMP-PID) and recreated.
+ *
+ * Trust: whoever can write the file decides verdicts. New files are 0600;
+ * sharing one cache between users means giving them an explicitly
+ * group-writable file (see cache/README).
+ *
+ * cache/ stores verdicts; it does not know how they are made (no score/ here).
+ */
+#ifndef SM_CACHE_H
+#define SM_CACHE_H
+
+#include <glib.h>
+#include "common/message.h"
+#include "common/verdict.h"
+
+#define SM_CACHE_ERROR (sm_cache_error_quark())
+GQuark sm_cache_error_quark(void);
+
+typedef enum {
+	SM_CACHE_ERROR_FAILED,  /* cannot open, read or write the file */
+	SM_CACHE_ERROR_BUSY,    /* another process held the database too long */
+	SM_CACHE_ERROR_CORRUPT, /* the file is not a sound database */
+} SmCacheError;
+
+/* ---- the key ----------------------------------------------------------- */
+
+#define SM_CACHE_KEY_LEN 64 /* hex digits of SHA-256 */
+
+/* SHA-256, in lowercase hex, over: the normalized Message-ID, one NUL byte,
+ * and the body (from m->body_off to the end) with every CRLF turned into LF.
+ * The normalized Message-ID is the value of the first Message-ID header,
+ * unfolded as sm_header_value() does; then, if it contains '<', the text
+ * between that '<' and the next '>' (or the end); else the whole value. No
+ * case change. No Message-ID header gives "". Nothing else in the header block
+ * counts, so copies of one message to several recipients share the key. */
+void sm_cache_key(const SmMessage *m, char out_hex[SM_CACHE_KEY_LEN + 1]);
+
+/* ---- the cache --------------------------------------------------------- */
+
+typedef struct SmCache SmCache;
+
+typedef struct {
+	const char *path;        /* the GDBM file (its directory is made 0700 if missing) */
+	const char *fingerprint; /* rule set and scorer settings; verdicts stored under
+	                          * another fingerprint are stale. NULL: "" */
+	guint ttl;               /* seconds a verdict or a filing stays fresh */
+	guint max_wait_ms;       /* how long to wait for another delivery's verdict */
+	guint db_wait_ms;        /* how long to retry GDBM's own lock, per opening */
+	gboolean duplicates;     /* keep the duplicates journal */
+	gint64 now;              /* unix time to use as "now"; 0: the clock (tests) */
+	/* Called once when a call starts waiting for another delivery's verdict
+	 * (for a log or a test); may be NULL. */
+	void (*on_wait)(gpointer data);
+	gpointer on_wait_data;
+} SmCacheOptions;
+
+#define SM_CACHE_DEFAULT_TTL 86400
+#define SM_CACHE_DEFAULT_MAX_WAIT_MS 30000
+#define SM_CACHE_DEFAULT_DB_WAIT_MS 2000
+
+/* Fills @o with the defaults above, duplicates on, path NULL (must be set). */
+void sm_cache_options_init(SmCacheOptions *o);
+
+/* Copies what it needs from @o; opens nothing. */
+SmCache *sm_cache_new(const SmCacheOptions *o);
+void sm_cache_free(SmCache *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmCache, sm_cache_free)
+
+/* Fills @out (initialised by the caller, as for SmScoreFunc); FALSE with
+ * @error when it cannot. Returning TRUE with out->source == SM_VERDICT_NONE
+ * means "a result, but do not cache it". */
+typedef gboolean (*SmCacheComputeFunc)(SmVerdict *out, gpointer user, GError **error);
+
+/* The verdict for @key into @out (initialised by the caller):
+ * - a fresh stored verdict (younger than the TTL, same fingerprint): source
+ *   CACHED;
+ * - else single flight: one process per key computes and stores, the others
+ *   wait up to max_wait_ms and take its verdict (source WAITED, waited_ms);
+ *   if it dies, one waiter computes at once (source SCORED).
+ * FALSE only when @compute failed (its error is passed on); the cache's own
+ * trouble ends in computing without it and a warning. */
+gboolean sm_cache_get_or_compute(SmCache *c, const char *key, SmCacheComputeFunc compute,
+                                 gpointer user, SmVerdict *out, GError **error);
+
+/* What went wrong with the cache so far, "; "-separated; NULL when nothing.
+ * Borrowed, valid until the next call on @c. */
+const char *sm_cache_warning(SmCache *c);
+
+/* ---- the duplicates journal -------------------------------------------- */
+
+/* Advisory, for not filing one message twice for one original recipient
+ * (an MTA retry after a crash between filing and exit). Both answer or do
+ * nothing when the journal is off or the cache unusable (with a warning). */
+gboolean sm_cache_already_filed(SmCache *c, const char *key, const char *recipient);
+void sm_cache_mark_filed(SmCache *c, const char *key, const char *recipient);
+
+/* ---- maintenance (`sortmail cache`) ------------------------------------ */
+
+typedef struct {
+	char *key;           /* owned */
+	gboolean valid;      /* the record could be read; otherwise only key is set */
+	SmVerdict verdict;   /* source CACHED; rules owned */
+	char *fingerprint;   /* owned; "" when invalid */
+	gboolean stale;      /* too old, other fingerprint, or not valid */
+} SmCacheEntry;
+
+void sm_cache_entry_clear(SmCacheEntry *e);
+
+typedef struct {
+	guint entries;        /* verdicts */
+	guint stale;          /* of which stale */
+	guint filings;        /* duplicates journal records */
+	guint stale_filings;
+	gint64 oldest, newest; /* scored_at of the valid verdicts; 0 when none */
+	goffset size;         /* bytes of the file; 0 when there is none */
+} SmCacheStats;
+
+/* These report errors instead of working around them, and a missing file is
+ * an empty cache. They never move a corrupt file aside. */
+gboolean sm_cache_stats(SmCache *c, SmCacheStats *out, GError **error);
+
+/* Calls @f for each verdict (order unspecified) after reading them all, so
+ * the database is not held while @f runs; @f returns FALSE to stop. */
+typedef gboolean (*SmCacheEntryFunc)(const SmCacheEntry *e, gpointer user);
+gboolean sm_cache_foreach(SmCache *c, SmCacheEntryFunc f, gpointer user, GError **error);
+
+/* The entry for @key into @out (cleared by sm_cache_entry_clear()); *@found
+ * FALSE (and @out untouched) when there is none. */
+gboolean sm_cache_lookup(SmCache *c, const char *key, SmCacheEntry *out, gboolean *found,
+                         GError **error);
+
+/* Deletes stale verdicts and filings, then gives the space back. */
+gboolean sm_cache_prune(SmCache *c, guint *removed, GError **error);
+
+/* Deletes the verdict for @key and its filings; *@removed counts records. */
+gboolean sm_cache_forget(SmCache *c, const char *key, guint *removed, GError **error);
+
+#endif
