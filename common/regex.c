@@ -35,7 +35,8 @@ SmRegex *sm_regex_new(const char *pattern, guint flags, GError **error)
 		return NULL;
 	}
 	/* JIT is an optimisation: when the platform refuses it, interpretation works. */
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	if (flags & SM_REGEX_JIT)
+		(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 
 	SmRegex *re = g_new0(SmRegex, 1);
 	re->code = code;

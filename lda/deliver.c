@@ -256,8 +256,7 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 	g_autofree char *line = log_line(dl->decision.discard ? "discarded" : "delivered", dl->msgid,
 	                                 dl->rcpt.address, dl->env.sender, &dl->decision,
 	                                 dl->started, NULL);
-	sm_log_line(&dl->log, dl->decision.note && dl->decision.verdict.source == SM_VERDICT_NONE
-	                      ? SM_LOG_WARNING : SM_LOG_INFO, line);
+	sm_log_line(&dl->log, dl->decision.degraded ? SM_LOG_WARNING : SM_LOG_INFO, line);
 	return TRUE;
 }
 

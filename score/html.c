@@ -18,8 +18,10 @@ static const char *const block_tags[] = {
 	"ol", "p", "pre", "section", "table", "tbody", "thead", "title", "tr", "ul",
 };
 
-/* Elements whose content is not text at all. */
-static const char *const skipped_tags[] = { "script", "style", "head" };
+/* Elements whose content is not text at all. Not <head>: browsers end it at
+ * the first body content, so skipping to "</head>" would let a message hide
+ * its whole text from the rules by never closing it. */
+static const char *const skipped_tags[] = { "script", "style" };
 
 static gboolean in_list(const char *name, const char *const *list, gsize n)
 {

@@ -90,7 +90,7 @@ SmRegex *sm_perlre_compile(const char *text, guint extra_flags, const char **end
 		return NULL;
 
 	g_autofree char *pattern = g_strndup(start, stop - start);
-	SmRegex *re = sm_regex_new(pattern, flags, error);
+	SmRegex *re = sm_regex_new(pattern, flags | SM_REGEX_JIT, error);
 	if (re && end)
 		*end = p;
 	return re;

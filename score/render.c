@@ -9,6 +9,11 @@
 /* Deeper MIME nesting than this is not rendered (it is never legitimate mail). */
 #define MAX_DEPTH 32
 
+/* Text each part contributes to the body rendering at most, in bytes (what
+ * SpamAssassin's body_part_scan_size does): spam says what it sells early,
+ * and this keeps a 10 MB message from costing a second of regex matching. */
+#define PART_SCAN_SIZE 50000
+
 struct SmRender {
 	SmMessage msg;         /* header index over the borrowed bytes */
 	GByteArray borrowed;   /* the borrowed bytes seen as an array, never resized */
@@ -228,11 +233,34 @@ static gboolean is_utf8_name(const char *charset)
 	       g_ascii_strcasecmp(charset, "us-ascii") == 0;
 }
 
+/* Valid UTF-8 sequences kept, every other byte taken as Latin-1: undeclared
+ * 8-bit text is most often Latin-1, and one stray byte must not garble the
+ * rest of a part that is otherwise proper UTF-8. Newly allocated. */
+static GByteArray *utf8_or_latin1(const guint8 *p, gsize len)
+{
+	GByteArray *out = g_byte_array_sized_new(len + len / 8);
+	gsize i = 0;
+	while (i < len) {
+		/* (gunichar)-1: invalid here, (gunichar)-2: cut short by the end. */
+		gunichar c = g_utf8_get_char_validated((const char *)p + i, len - i);
+		if (c < (gunichar)-2) {
+			gsize n = g_utf8_skip[p[i]];
+			g_byte_array_append(out, p + i, n);
+			i += n;
+		} else {
+			char buf[6];
+			g_byte_array_append(out, (const guint8 *)buf, g_unichar_to_utf8(p[i], buf));
+			i++;
+		}
+	}
+	return out;
+}
+
 /* The content of @part with its transfer encoding undone and its charset
  * converted to UTF-8, NUL bytes made spaces; newly allocated. Not
  * g_mime_text_part_get_text(), which returns a C string and so would end the
- * text at the first NUL byte. Text that is still not UTF-8 (no charset, an
- * unknown one, or a wrong one) is taken as Latin-1, which always converts. */
+ * text at the first NUL byte. What is still not UTF-8 afterwards (no charset,
+ * an unknown one, or a wrong one) goes through utf8_or_latin1(). */
 static GByteArray *part_text(GMimePart *part)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
@@ -259,13 +287,9 @@ static GByteArray *part_text(GMimePart *part)
 		if (text->data[i] == '\0')
 			text->data[i] = ' ';
 	if (!g_utf8_validate_len((const char *)text->data, text->len, NULL)) {
-		gsize n = 0;
-		char *latin1 = g_convert((const char *)text->data, text->len, "UTF-8",
-		                         "ISO-8859-1", NULL, &n, NULL);
-		if (latin1) {
-			g_byte_array_free(text, TRUE);
-			text = g_byte_array_new_take((guint8 *)latin1, n);
-		}
+		GByteArray *fixed = utf8_or_latin1(text->data, text->len);
+		g_byte_array_free(text, TRUE);
+		text = fixed;
 	}
 	return text;
 }
@@ -302,10 +326,10 @@ static void collect(GMimeObject *obj, Texts *t, int depth)
 
 static void render_body(SmRender *r)
 {
-	r->body = g_string_sized_new(r->msg.len / 2 + 64);
+	r->body = g_string_sized_new(MIN(r->msg.len, PART_SCAN_SIZE) + 64);
 	if (!r->mime) {
 		/* Nothing GMime could parse: the rules still see the bytes. */
-		append_paragraphs(r->body, r->msg.data, r->msg.len);
+		append_paragraphs(r->body, r->msg.data, MIN(r->msg.len, PART_SCAN_SIZE));
 		return;
 	}
 	guint pos = 0;
@@ -321,14 +345,14 @@ static void render_body(SmRender *r)
 	collect(g_mime_message_get_mime_part(r->mime), &t, 0);
 	for (guint i = 0; i < t.plain->len; i++) {
 		const GByteArray *a = t.plain->pdata[i];
-		append_paragraphs(r->body, (const char *)a->data, a->len);
+		append_paragraphs(r->body, (const char *)a->data, MIN(a->len, PART_SCAN_SIZE));
 	}
 	g_autoptr(GString) text = g_string_new(NULL);
 	for (guint i = 0; i < t.html->len; i++) {
 		const GByteArray *a = t.html->pdata[i];
 		g_string_truncate(text, 0);
 		sm_html_to_text((const char *)a->data, a->len, text);
-		append_paragraphs(r->body, text->str, text->len);
+		append_paragraphs(r->body, text->str, MIN(text->len, PART_SCAN_SIZE));
 	}
 	g_ptr_array_free(t.plain, TRUE);
 	g_ptr_array_free(t.html, TRUE);

@@ -6,8 +6,11 @@
  *
  *   the decoded Subject, then every text/plain part, then every text/html
  *   part made into plain text (tags dropped, <script>/<style> dropped, common
- *   entities decoded); transfer encodings and charsets undone (UTF-8 out);
- *   parts marked as attachments skipped; message/rfc822 parts descended into.
+ *   entities decoded); transfer encodings and charsets undone (UTF-8 out;
+ *   bytes still not UTF-8 after that are taken as Latin-1); parts marked as
+ *   attachments skipped; message/rfc822 parts descended into. Each part
+ *   gives at most its first 50 000 bytes of text (as SpamAssassin's
+ *   body_part_scan_size), so scoring time does not grow with message size.
  *
  * Text is laid out one paragraph per line: lines of a paragraph are joined
  * with a space, runs of white space become one space, NUL bytes become

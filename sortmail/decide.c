@@ -123,6 +123,7 @@ static void score_message(const SmMessage *m, SmScoreFunc score, gpointer user,
 	/* Whatever the scorer left behind is not a verdict. */
 	sm_verdict_clear(&out->verdict);
 	sm_verdict_init(&out->verdict);
+	out->degraded = TRUE;
 	g_string_append_printf(note, "scorer failed: %s; ",
 	                       error ? error->message : "unknown error");
 }

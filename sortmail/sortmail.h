@@ -153,6 +153,7 @@ typedef struct {
 	const SmRule *rule;      /* the rule that chose it, or NULL */
 	SmVerdict verdict;       /* source NONE when not scored */
 	char *note;              /* why, in a few words ("spam to trap address"); owned */
+	gboolean degraded;       /* something advisory failed (the scorer): log a warning */
 } SmDecision;
 
 /* Decides where @m goes. Never fails: anything odd ends in "inbox" with a note. */

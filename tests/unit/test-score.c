@@ -409,6 +409,24 @@ static void test_parts_and_charsets(void)
 	sm_scorer_free(s);
 }
 
+/* Each part gives at most its first 50 000 bytes of text to body rules. */
+static void test_part_scan_size(void)
+{
+	SmScorer *s = scorer_for("body EARLY /earlyword/\nbody LATE /lateword/\n"
+	                         "header SUBJ Subject =~ /^long$/\n");
+	GString *msg = g_string_new("Subject: long\n\nearlyword\n");
+	while (msg->len < 60000)
+		g_string_append(msg, "filler text, ");
+	g_string_append(msg, "lateword\n");
+	SmVerdict v;
+	score_bytes(s, msg->str, msg->len, &v);
+	expect(&v, "EARLY,SUBJ", TRUE);
+	expect(&v, "LATE", FALSE);
+	sm_verdict_clear(&v);
+	g_string_free(msg, TRUE);
+	sm_scorer_free(s);
+}
+
 /* Hostile input: must score (never crash, never fail) and see what it can. */
 static void test_broken_input(void)
 {
@@ -592,6 +610,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/score/rule-directory", test_rule_directory);
 	g_test_add_func("/score/html-rendering", test_html_rendering);
 	g_test_add_func("/score/parts-and-charsets", test_parts_and_charsets);
+	g_test_add_func("/score/part-scan-size", test_part_scan_size);
 	g_test_add_func("/score/broken-input", test_broken_input);
 	g_test_add_func("/score/bad-module", test_bad_module);
 	g_test_add_func("/score/bad-rule-files", test_bad_rule_files);
