@@ -5,14 +5,17 @@
  * locks (Linux) are preferred because they belong to our descriptor, not to
  * the process, so no close() of another descriptor of the same file anywhere
  * in the program can silently drop them. We never block in the kernel:
- * waiting is a poll loop in cache.c, because a blocking F_SETLKW can only be
+ * waiting is a poll loop (below), because a blocking F_SETLKW can only be
  * bounded with a signal, and signals belong to lda/.
+ * The second half wraps these for an SmCache: its lazily opened lock file and
+ * the polling with jitter.
  */
 #include "config.h"
 #include "cache-priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef F_OFD_SETLK
@@ -66,4 +69,65 @@ goffset sm_lock_slot(const char *key)
 		h *= 16777619u;
 	}
 	return h % SM_LOCK_SLOTS;
+}
+
+/* ---- the lock file of an SmCache --------------------------------------- */
+
+/* The permission of new cache files: that of the database when there is one
+ * (so an admin's group-writable shared cache stays shared), else 0600. */
+static guint file_mode(const SmCache *c)
+{
+	struct stat st;
+	if (stat(c->path, &st) == 0)
+		return (st.st_mode & 0660) | 0600;
+	return 0600;
+}
+
+int sm_cache_lock_fd(SmCache *c)
+{
+	if (c->lock_fd >= 0 || c->broken)
+		return c->lock_fd;
+	g_autofree char *dir = g_path_get_dirname(c->path);
+	if (g_mkdir_with_parents(dir, 0700) != 0) {
+		g_autofree char *why = g_strdup_printf("cannot create %s: %s", dir, g_strerror(errno));
+		sm_cache_give_up(c, why);
+		return -1;
+	}
+	c->lock_fd = sm_lockfile_open(c->lock_path, file_mode(c));
+	if (c->lock_fd < 0) {
+		g_autofree char *why = g_strdup_printf("cannot open %s: %s", c->lock_path,
+		                                       g_strerror(errno));
+		sm_cache_give_up(c, why);
+	}
+	return c->lock_fd;
+}
+
+void sm_cache_lock_failed(SmCache *c)
+{
+	g_autofree char *why = g_strdup_printf("cannot lock %s: %s", c->lock_path,
+	                                       g_strerror(errno));
+	sm_cache_give_up(c, why);
+}
+
+gulong sm_cache_jitter(SmCache *c, gulong us)
+{
+	if (!c->rand)
+		c->rand = g_rand_new_with_seed((guint32)getpid() ^ (guint32)g_get_monotonic_time());
+	return us / 2 + g_rand_int_range(c->rand, 0, (gint32)us);
+}
+
+int sm_cache_lock_within(SmCache *c, goffset slot, gboolean exclusive, guint wait_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)wait_ms * 1000;
+	gulong interval = SM_CACHE_POLL_FIRST_US;
+	for (;;) {
+		int r = sm_lock_try(c->lock_fd, slot, exclusive);
+		if (r != 1)
+			return r;
+		gint64 left = deadline - g_get_monotonic_time();
+		if (left <= 0)
+			return 1;
+		g_usleep(MIN((gint64)sm_cache_jitter(c, interval), left));
+		interval = MIN(interval * 2, SM_CACHE_POLL_MAX_US);
+	}
 }

@@ -1,6 +1,7 @@
 /* cache-priv.h: internal to cache/: the SmCache object, the record format, the
- * lock file and the database opening policy shared by cache.c (delivery),
- * cache-filed.c (duplicates journal) and cache-maint.c (maintenance).
+ * lock file and the database opening policy shared by cache.c (get-or-compute),
+ * cache-open.c, cache-lock.c, cache-filed.c (duplicates journal) and
+ * cache-maint.c (maintenance).
  * Record formats are documented in cache/README; cache-record.c is the one
  * place that reads and writes them.
  */
@@ -29,13 +30,17 @@ struct SmCache {
 #define SM_CACHE_CLOCK_SKEW 300
 
 void sm_cache_warn(SmCache *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Warns "verdict cache PATH unusable: WHY" and stops using the cache. */
+void sm_cache_give_up(SmCache *c, const char *why);
 gint64 sm_cache_now(const SmCache *c);
 gboolean sm_cache_time_fresh(const SmCache *c, gint64 t);
+
+/* ---- opening the database (cache-open.c) ------------------------------- */
 
 /* The database for a delivery, following the policy of cache.h: NULL when
  * there is nothing to read (no file yet) or the cache is unusable
  * (c->broken, with a warning). A corrupt file is moved aside on the way;
- * SM_DB_CREATE-like behaviour for @write. */
+ * for @write, a missing one is created. */
 SmDb *sm_cache_db(SmCache *c, gboolean write);
 
 /* After an operation on an open @db answered @st with @why: closes @db, warns,
@@ -52,9 +57,20 @@ int sm_lock_try(int fd, goffset offset, gboolean exclusive);     /* 0 got, 1 bus
 void sm_lock_release(int fd, goffset offset);
 goffset sm_lock_slot(const char *key);
 
-/* The lock file, opened on first use (its directory made if needed); -1 with
- * a warning when it cannot be. */
+/* Polling intervals for a lock held by another delivery: short, because the
+ * typical wait is one scoring (tens of ms) and each poll is one fcntl(). */
+#define SM_CACHE_POLL_FIRST_US 500
+#define SM_CACHE_POLL_MAX_US 5000
+
+/* The lock file, opened on first use (its directory made if needed) with the
+ * database's permissions, or 0600; -1 with the cache given up if it cannot be. */
 int sm_cache_lock_fd(SmCache *c);
+/* Polls for @slot until @wait_ms have passed: 0 got, 1 timed out, -1 error. */
+int sm_cache_lock_within(SmCache *c, goffset slot, gboolean exclusive, guint wait_ms);
+/* Gives the cache up, naming the lock file and errno. */
+void sm_cache_lock_failed(SmCache *c);
+/* A sleep of about @us (from @us/2 to 3@us/2), so waiters do not poll in step. */
+gulong sm_cache_jitter(SmCache *c, gulong us);
 
 /* ---- records (cache-record.c) ------------------------------------------ */
 

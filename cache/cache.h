@@ -6,8 +6,10 @@
  * bound. Every problem with it (no directory, permission, a corrupt or busy
  * database, a verdict that takes too long to arrive) makes the call fall back
  * to computing without the cache and leaves a warning for the caller's log
- * (sm_cache_warning()); only the caller's own computation can fail. A corrupt
- * database is moved aside (PATH.corrupt-STAMP-PID) and recreated.
+ * (sm_cache_warning()); only the caller's own computation can fail. After
+ * such a problem an SmCache stops using the file, so one delivery pays for
+ * it at most once. A corrupt database is moved aside (PATH.corrupt-STAMP-PID)
+ * and recreated.
  *
  * Trust: whoever can write the file decides verdicts. New files are 0600;
  * sharing one cache between users means giving them an explicitly
@@ -80,7 +82,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmCache, sm_cache_free)
  * means "a result, but do not cache it". */
 typedef gboolean (*SmCacheComputeFunc)(SmVerdict *out, gpointer user, GError **error);
 
-/* The verdict for @key into @out (initialised by the caller):
+/* The verdict for @key (non-empty, normally from sm_cache_key()) into @out
+ * (initialised by the caller):
  * - a fresh stored verdict (younger than the TTL, same fingerprint): source
  *   CACHED;
  * - else single flight: one process per key computes and stores, the others

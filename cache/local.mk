@@ -5,6 +5,7 @@ cache_libsmcache_la_SOURCES = \
 	cache/cache-priv.h \
 	cache/cache-db.h \
 	cache/cache.c \
+	cache/cache-open.c \
 	cache/cache-key.c \
 	cache/cache-record.c \
 	cache/cache-lock.c \

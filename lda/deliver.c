@@ -9,7 +9,7 @@
 #include "spool.h"
 #include "status.h"
 #include "watchdog.h"
-#include "score/score.h"
+#include "verdicts.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -77,29 +77,6 @@ static void print_help(void)
 	      "sorted into inbox, ube, ubetrap or a folder chosen by rules.\n"
 	      "Exit status: 0 delivered (or deliberately discarded), 75 try again later.\n"
 	      "See sortmail(1) and sortmail.conf(5).\n", stdout);
-}
-
-/* ---- scoring through the on-demand module --------------------------------- */
-
-static gboolean score_with_module(const SmMessage *m, SmVerdict *out, gpointer user,
-                                  GError **error)
-{
-	return sm_scorer_score(user, m, out, error);
-}
-
-static SmScorer *make_scorer(const SmConfig *c, char ***rule_files)
-{
-	GPtrArray *files = g_ptr_array_new();
-	for (guint i = 0; c->rule_files && i < c->rule_files->len; i++)
-		g_ptr_array_add(files, g_strdup(c->rule_files->pdata[i]));
-	g_ptr_array_add(files, NULL);
-	*rule_files = (char **)g_ptr_array_free(files, FALSE);
-	SmScorerOptions opts = {
-		.module_path = c->scorer_module,
-		.rule_files = (const char *const *)*rule_files,
-		.required_score = c->required_score,
-	};
-	return sm_scorer_new(&opts);
 }
 
 /* ---- what gets written ----------------------------------------------------- */
@@ -190,8 +167,11 @@ typedef struct {
 	SmRecipient rcpt;
 	SmDecision decision;
 	char *msgid;
+	char key[SM_CACHE_KEY_LEN + 1];
+	SmScoring *scoring;
 	gint64 started;
 	SmLogTargets log;
+	gboolean duplicate;
 } Delivery;
 
 static gboolean store_message(Delivery *dl, GError **error)
@@ -240,11 +220,18 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 	dl->msgid = sm_message_get(&dl->msg, "Message-ID");
 	sm_recipient_recover(dl->config, &dl->env, &dl->msg, &dl->rcpt);
 
-	g_auto(GStrv) rule_files = NULL;
-	SmScorer *scorer = make_scorer(dl->config, &rule_files);
-	sm_decide(dl->config, &dl->env, &dl->msg, dl->rcpt.address, score_with_module, scorer,
+	sm_cache_key(&dl->msg, dl->key);
+	dl->scoring = sm_scoring_new(dl->config, &dl->env, &dl->msg, dl->key, !dl->opts.dry_run);
+	if (!dl->opts.dry_run && dl->config->duplicates
+	    && sm_scoring_already_filed(dl->scoring, dl->rcpt.address)) {
+		/* Filed before for this recipient (an MTA retry after a crash between
+		 * filing and exit, or a duplicate sent twice): once is enough. */
+		sm_watchdog_disarm();
+		dl->duplicate = TRUE;
+		return TRUE;
+	}
+	sm_decide(dl->config, &dl->env, &dl->msg, dl->rcpt.address, sm_scoring_score, dl->scoring,
 	          &dl->decision);
-	sm_scorer_free(scorer);
 
 	if (dl->opts.dry_run) {
 		print_dry_run(&dl->decision, dl->rcpt.address);
@@ -253,11 +240,34 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 	if (!dl->decision.discard && !store_message(dl, error))
 		return FALSE;
 	sm_watchdog_disarm();
-	g_autofree char *line = log_line(dl->decision.discard ? "discarded" : "delivered", dl->msgid,
-	                                 dl->rcpt.address, dl->env.sender, &dl->decision,
-	                                 dl->started, NULL);
-	sm_log_line(&dl->log, dl->decision.degraded ? SM_LOG_WARNING : SM_LOG_INFO, line);
+	if (dl->config->duplicates)
+		sm_scoring_mark_filed(dl->scoring, dl->rcpt.address);
 	return TRUE;
+}
+
+/* The one line of a delivery that ended well (delivered, discarded, duplicate). */
+static void log_outcome(Delivery *dl)
+{
+	const char *cache_warning = dl->scoring ? sm_scoring_warning(dl->scoring) : NULL;
+	const char *what = dl->duplicate ? "duplicate"
+	                 : dl->decision.discard ? "discarded" : "delivered";
+	g_autofree char *line = log_line(what, dl->msgid, dl->rcpt.address, dl->env.sender,
+	                                 dl->duplicate ? NULL : &dl->decision, dl->started,
+	                                 NULL);
+	if (dl->duplicate) {
+		g_autofree char *key = g_strdup_printf("%s key=%.16s", line, dl->key);
+		g_free(line);
+		line = g_steal_pointer(&key);
+	}
+	if (cache_warning) {
+		g_autofree char *w = sm_status_one_line(cache_warning);
+		g_strdelimit(w, "\"", '\'');
+		g_autofree char *more = g_strdup_printf("%s cache_warning=\"%s\"", line, w);
+		g_free(line);
+		line = g_steal_pointer(&more);
+	}
+	sm_log_line(&dl->log, dl->decision.degraded || cache_warning ? SM_LOG_WARNING : SM_LOG_INFO,
+	            line);
 }
 
 int sm_cmd_deliver(int argc, char **argv)
@@ -280,8 +290,11 @@ int sm_cmd_deliver(int argc, char **argv)
 		sm_log_line(dl.config ? &dl.log : &fallback, SM_LOG_WARNING, line);
 		sm_status_print(error->message);
 	}
+	if (ok && !dl.opts.help && !dl.opts.version && !dl.opts.dry_run)
+		log_outcome(&dl);
 	int status = sm_status_exit_code(error);
 
+	sm_scoring_free(dl.scoring);
 	sm_decision_clear(&dl.decision);
 	sm_recipient_clear(&dl.rcpt);
 	sm_message_clear(&dl.msg);

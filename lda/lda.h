@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include "sortmail/sortmail.h"
+#include "cache/cache.h"
 
 typedef struct {
 	const char *sender;             /* -f */
@@ -16,8 +17,16 @@ typedef struct {
  * USER/LOGNAME, HOME, EXTENSION, and the password entry for USER and HOME. */
 void sm_envelope_fill(SmEnvelope *e, const SmEnvelopeArgs *args);
 
+/* Cache options for @c: path, TTL, waits, duplicates, and the rules
+ * fingerprint (newly allocated into *@fingerprint; o->fingerprint borrows it). */
+void sm_lda_cache_options(const SmConfig *c, const SmEnvelope *env, SmCacheOptions *o,
+                          char **fingerprint);
+
 /* The `deliver` subcommand (the default): returns the exit status. */
 int sm_cmd_deliver(int argc, char **argv);
+
+/* The `cache` subcommand: returns the exit status. */
+int sm_cmd_cache(int argc, char **argv);
 
 void sm_print_version(void);
 

@@ -11,10 +11,12 @@ lda_libsmlda_la_SOURCES = \
 	lda/log.c lda/log.h \
 	lda/envelope.c \
 	lda/deliver.c \
+	lda/verdicts.c lda/verdicts.h \
+	lda/cmd-cache.c \
 	lda/deliver-maildir.c \
 	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h
 
 bin_PROGRAMS += lda/sortmail
 lda_sortmail_SOURCES = lda/main.c
 lda_sortmail_LDADD = lda/libsmlda.la sortmail/libsmsort.la score/libsmscoreloader.la \
-	common/libsmcommon.la $(GLIB_LIBS) $(PCRE2_LIBS) $(LIBS)
+	cache/libsmcache.la common/libsmcommon.la $(GDBM_LIBS) $(GLIB_LIBS) $(PCRE2_LIBS) $(LIBS)

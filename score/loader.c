@@ -16,6 +16,8 @@
 #include "score/score.h"
 
 #include <dlfcn.h>
+#include <string.h>
+#include <sys/stat.h>
 
 struct SmScorer {
 	char *module_path;        /* NULL: $SORTMAIL_SCORER or the installed one */
@@ -141,4 +143,53 @@ gboolean sm_scorer_report(SmScorer *s, SmScorerReport *out, GError **error)
 		return FALSE;
 	s->module->report(s->engine, out);
 	return TRUE;
+}
+
+static void fingerprint_file(GChecksum *sum, const char *path)
+{
+	struct stat st;
+	g_autofree char *line = NULL;
+	if (stat(path, &st) < 0)
+		line = g_strdup_printf("%s missing\n", path);
+	else
+		line = g_strdup_printf("%s %lld %lld.%09ld %llu\n", path, (long long)st.st_size,
+		                       (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		                       (unsigned long long)st.st_ino);
+	g_checksum_update(sum, (const guchar *)line, strlen(line));
+}
+
+static int compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory stands for its *.cf files, as the module reads them. */
+static void fingerprint_path(GChecksum *sum, const char *path)
+{
+	fingerprint_file(sum, path);
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	if (!dir)
+		return;
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+	while ((name = g_dir_read_name(dir)))
+		if (g_str_has_suffix(name, ".cf"))
+			g_ptr_array_add(names, g_build_filename(path, name, NULL));
+	g_ptr_array_sort(names, compare_names);
+	for (guint i = 0; i < names->len; i++)
+		fingerprint_file(sum, names->pdata[i]);
+}
+
+char *sm_scorer_fingerprint(SmScorer *s)
+{
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_autofree char *head = g_strdup_printf("abi=%d required=%.3f module=%s\n",
+	                                        SM_SCORE_MODULE_ABI, s->required_score,
+	                                        module_path(s));
+	g_checksum_update(sum, (const guchar *)head, strlen(head));
+	g_auto(GStrv) stock = s->rule_files ? NULL : stock_rule_files();
+	char **files = s->rule_files ? s->rule_files : stock;
+	for (guint i = 0; files[i]; i++)
+		fingerprint_path(sum, files[i]);
+	return g_strndup(g_checksum_get_string(sum), 16);
 }

@@ -33,6 +33,12 @@ typedef struct {
 SmScorer *sm_scorer_new(const SmScorerOptions *opts);
 void sm_scorer_free(SmScorer *s);
 
+/* A fingerprint of what decides a score: the module ABI, the threshold, and
+ * every rule file that would be loaded (path, size, mtime, inode), so editing
+ * or replacing a rule file changes it. Cheap: stat() only, the module is not
+ * loaded. Newly allocated hex string. */
+char *sm_scorer_fingerprint(SmScorer *s);
+
 /* Scores @m (the whole message, headers and body) into @out (initialised by the
  * caller): score, threshold, is_spam, rule names, scored_at, source SCORED. */
 gboolean sm_scorer_score(SmScorer *s, const SmMessage *m, SmVerdict *out, GError **error);

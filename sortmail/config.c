@@ -72,6 +72,10 @@ static SmConfig *config_new(const SmEnvelope *env)
 	c->rules = g_ptr_array_new_with_free_func((GDestroyNotify)sm_rule_free);
 	c->syslog = TRUE;
 	c->deadline = 900;
+	c->cache_path = g_build_filename(home_of(env), ".sortmail", "verdicts.db", NULL);
+	c->cache_ttl = 86400;
+	c->cache_wait = 30;
+	c->duplicates = TRUE;
 	return c;
 }
 
@@ -90,6 +94,7 @@ void sm_config_free(SmConfig *c)
 	g_ptr_array_free(c->rules, TRUE);
 	g_free(c->log_file);
 	g_free(c->scorer_module);
+	g_free(c->cache_path);
 	g_free(c);
 }
 
@@ -285,6 +290,66 @@ static gboolean kw_scorer(SmConfigParser *p, char **args, guint n, GError **erro
 	return set_path(p, &p->c->scorer_module, args[0], error);
 }
 
+static gboolean parse_yes_no(SmConfigParser *p, const char *kw, const char *arg,
+                             gboolean *out, GError **error)
+{
+	if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
+		return sm_config_fail(p, error, "'%s' takes yes or no, not '%s'", kw, arg);
+	*out = strcmp(arg, "yes") == 0;
+	return TRUE;
+}
+
+/* Digits with an optional s, m, h or d; between 1 second and a year. */
+static gboolean parse_duration(const char *s, guint *out)
+{
+	char *end = NULL;
+	if (!g_ascii_isdigit(*s))
+		return FALSE;
+	guint64 v = g_ascii_strtoull(s, &end, 10), mult = 1;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	default: return FALSE;
+	}
+	if (*end && end[1])
+		return FALSE;
+	if (v == 0 || v > 366 * 86400 / mult)
+		return FALSE;
+	*out = (guint)(v * mult);
+	return TRUE;
+}
+
+static gboolean kw_cache(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	if (strcmp(args[0], "none") == 0) {
+		replace(&p->c->cache_path, NULL);
+		return TRUE;
+	}
+	return set_path(p, &p->c->cache_path, args[0], error);
+}
+
+static gboolean kw_cache_ttl(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	if (!parse_duration(args[0], &p->c->cache_ttl))
+		return sm_config_fail(p, error, "bad duration '%s' (e.g. 3600, 90m, 24h, 7d)",
+		                      args[0]);
+	return TRUE;
+}
+
+static gboolean kw_cache_wait(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	if (!parse_duration(args[0], &p->c->cache_wait) || p->c->cache_wait > 600)
+		return sm_config_fail(p, error, "bad duration '%s' (1 s to 10 m)", args[0]);
+	return TRUE;
+}
+
+static gboolean kw_duplicates(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	return parse_yes_no(p, "duplicates", args[0], &p->c->duplicates, error);
+}
+
 static const struct {
 	const char *name;
 	guint min, max; /* argument counts */
@@ -303,6 +368,10 @@ static const struct {
 	{ "syslog",         1, 1,          kw_syslog },
 	{ "deadline",       1, 1,          kw_deadline },
 	{ "scorer-module",  1, 1,          kw_scorer },
+	{ "cache",          1, 1,          kw_cache },
+	{ "cache-ttl",      1, 1,          kw_cache_ttl },
+	{ "cache-wait",     1, 1,          kw_cache_wait },
+	{ "duplicates",     1, 1,          kw_duplicates },
 	{ "rule",           1, G_MAXUINT,  sm_config_parse_rule },
 };
 

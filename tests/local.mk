@@ -60,7 +60,7 @@ tests_unit_test_decide_LDADD = $(TEST_UNIT_LDADD)
 check_PROGRAMS += tests/unit/test-mbox
 tests_unit_test_mbox_SOURCES = tests/unit/test-mbox.c
 tests_unit_test_mbox_CPPFLAGS = $(AM_CPPFLAGS) -DSM_TEST_DATA=\"$(abs_top_srcdir)/tests/data\"
-tests_unit_test_mbox_LDADD = lda/libsmlda.la $(TEST_UNIT_LDADD)
+tests_unit_test_mbox_LDADD = lda/libsmlda.la score/libsmscoreloader.la cache/libsmcache.la $(TEST_UNIT_LDADD) $(GDBM_LIBS) $(LIBS)
 EXTRA_DIST += tests/data/mbox/README tests/data/mbox/quoting.eml tests/data/mbox/quoting.mbox
 
 TESTS += $(check_PROGRAMS)

@@ -166,7 +166,8 @@ fi
 # ---- file names: DIR/inbox, DIR/FOLDER, spam in DIR/ube ---------------------------
 new_home "$T/names"
 mkdir -m 0700 "$T/nmail"
-printf 'mbox %s\npersonal fred@example.com\nrule from ^lists@example\\.org$ folder lists\n' \
+# ham.eml goes twice to one recipient here: keep the duplicates journal out of it
+printf 'mbox %s\nduplicates no\npersonal fred@example.com\nrule from ^lists@example\\.org$ folder lists\n' \
 	"$T/nmail" | write_config
 deliver < "$DATA/ham.eml"
 expect_rc 0 "ham to the inbox: exit 0"

@@ -128,6 +128,8 @@ deliver < "$(to user@localhost "$SPAM")"
 delivered_to ube "no config, spam to the envelope recipient" "$(to user@localhost "$SPAM")"
 deliver < "$(to other@example.com "$SPAM")"
 delivered_to ubetrap "no config, spam to another address" "$(to other@example.com "$SPAM")"
+# a fresh home: the same message to the same recipient again would be a duplicate
+new_home "$T/defaults-ext"
 env_recipient=user+lists@localhost
 env_extension=lists
 deliver < "$(to user@localhost "$SPAM")"

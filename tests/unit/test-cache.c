@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cache/cache.h"
 #include "cache/cache-db.h"
+#include "cache/cache-priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -117,7 +118,7 @@ typedef struct {
 } Compute;
 
 typedef struct {
-	char tag; /* 'C' computing, 'W' waiting, 'E' child error */
+	char tag; /* 'C' computing, 'W' waiting, 'D' done, 'E' child error */
 	pid_t pid;
 } Report;
 
@@ -347,7 +348,7 @@ typedef struct {
 	guint scored, cached, waited, killed, other;
 } Outcomes;
 
-static void child_run(const Fixture *f, Compute *cp)
+static void child_run(const Fixture *f, const char *key, Compute *cp)
 {
 	SmCacheOptions o = options(f);
 	o.on_wait = on_wait;
@@ -355,17 +356,39 @@ static void child_run(const Fixture *f, Compute *cp)
 	SmCache *c = sm_cache_new(&o);
 	SmVerdict v;
 	sm_verdict_init(&v);
-	gboolean ok = sm_cache_get_or_compute(c, KEY, compute, cp, &v, NULL);
+	gboolean ok = sm_cache_get_or_compute(c, key, compute, cp, &v, NULL);
 	int code = ok && v.score == cp->score && v.rules->len == 2 && !sm_cache_warning(c)
 	           ? (int)v.source : 20;
-	if (code == 20)
-		report(cp->status_fd, 'E');
+	report(cp->status_fd, code == 20 ? 'E' : 'D');
 	sm_verdict_clear(&v);
 	sm_cache_free(c);
 	_exit(code);
 }
 
-/* Reads one Report; a 120 s guard turns a bug into a failure, not a hang. */
+/* Forks one delivery of @key reporting to @status; its compute() blocks on
+ * @go if it is the first compute of the test. */
+static pid_t spawn(Fixture *f, const char *key, int status[2], int go[2])
+{
+	pid_t pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		close(status[0]);
+		close(go[1]);
+		Compute cp = { .f = f, .status_fd = status[1], .go_fd = go[0], .score = 8.5 };
+		child_run(f, key, &cp);
+	}
+	return pid;
+}
+
+static int exit_code(pid_t pid)
+{
+	int st;
+	g_assert_cmpint(waitpid(pid, &st, 0), ==, pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
+/* Reads one Report from before the parent's "go": nobody can be done yet.
+ * The 120 s guard turns a lost child into a failure, not a hang. */
 static Report read_report(int fd)
 {
 	Report r;
@@ -373,6 +396,7 @@ static Report read_report(int fd)
 	g_assert_cmpint(poll(&p, 1, 120000), ==, 1);
 	g_assert_cmpint(read(fd, &r, sizeof r), ==, sizeof r);
 	g_assert_cmpint(r.tag, !=, 'E');
+	g_assert_cmpint(r.tag, !=, 'D');
 	return r;
 }
 
@@ -386,16 +410,8 @@ static Outcomes burst(Fixture *f, guint n, gboolean kill_computer)
 
 	g_assert_cmpint(pipe(status), ==, 0);
 	g_assert_cmpint(pipe(go), ==, 0);
-	for (guint i = 0; i < n; i++) {
-		pids[i] = fork();
-		g_assert_cmpint(pids[i], >=, 0);
-		if (pids[i] == 0) {
-			close(status[0]);
-			close(go[1]);
-			Compute cp = { .f = f, .status_fd = status[1], .go_fd = go[0], .score = 8.5 };
-			child_run(f, &cp);
-		}
-	}
+	for (guint i = 0; i < n; i++)
+		pids[i] = spawn(f, KEY, status, go);
 	close(status[1]);
 	close(go[0]);
 
@@ -412,15 +428,14 @@ static Outcomes burst(Fixture *f, guint n, gboolean kill_computer)
 		g_assert_cmpint(write(go[1], "g", 1), ==, 1);
 
 	for (guint i = 0; i < n; i++) {
-		int st;
-		g_assert_cmpint(waitpid(pids[i], &st, 0), ==, pids[i]);
-		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && pids[i] == computer)
+		int code = exit_code(pids[i]);
+		if (code == -SIGKILL && pids[i] == computer)
 			out.killed++;
-		else if (WIFEXITED(st) && WEXITSTATUS(st) == SM_VERDICT_SCORED)
+		else if (code == SM_VERDICT_SCORED)
 			out.scored++;
-		else if (WIFEXITED(st) && WEXITSTATUS(st) == SM_VERDICT_CACHED)
+		else if (code == SM_VERDICT_CACHED)
 			out.cached++;
-		else if (WIFEXITED(st) && WEXITSTATUS(st) == SM_VERDICT_WAITED)
+		else if (code == SM_VERDICT_WAITED)
 			out.waited++;
 		else
 			out.other++;
@@ -453,6 +468,60 @@ static void test_burst_computer_killed(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(o.scored, ==, 1);
 	g_assert_cmpuint(o.waited, ==, 18);
 	g_assert_cmpuint(o.cached + o.other, ==, 0);
+}
+
+/* Two keys that share a flight slot: the second waits for the first, finds
+ * no verdict of its own, and computes it. */
+static void test_slot_collision(Fixture *f, gconstpointer data)
+{
+	char other[32] = "";
+	for (guint i = 0; !*other; i++) {
+		g_snprintf(other, sizeof other, "other-%u", i);
+		if (sm_lock_slot(other) != sm_lock_slot(KEY))
+			*other = '\0';
+	}
+	int status[2], go[2];
+	g_assert_cmpint(pipe(status), ==, 0);
+	g_assert_cmpint(pipe(go), ==, 0);
+	pid_t first = spawn(f, KEY, status, go);
+	g_assert_cmpint(read_report(status[0]).tag, ==, 'C');
+	pid_t second = spawn(f, other, status, go);
+	g_assert_cmpint(read_report(status[0]).tag, ==, 'W');
+	g_assert_cmpint(write(go[1], "g", 1), ==, 1);
+	g_assert_cmpint(exit_code(first), ==, SM_VERDICT_SCORED);
+	g_assert_cmpint(exit_code(second), ==, SM_VERDICT_SCORED);
+	g_assert_cmpuint(count_computes(f), ==, 2);
+	close(status[0]);
+	close(status[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
+/* A scorer that takes longer than max_wait_ms: the waiter scores by itself. */
+static void test_wait_timeout(Fixture *f, gconstpointer data)
+{
+	int status[2], go[2];
+	g_assert_cmpint(pipe(status), ==, 0);
+	g_assert_cmpint(pipe(go), ==, 0);
+	pid_t slow = spawn(f, KEY, status, go);
+	g_assert_cmpint(read_report(status[0]).tag, ==, 'C');
+
+	SmCacheOptions o = options(f);
+	Compute cp = { .f = f, .status_fd = -1, .go_fd = -1, .score = 8.5 };
+	o.max_wait_ms = 20;
+	g_autofree char *w = NULL;
+	g_assert_cmpint(get(f, &o, KEY, &cp, &w), ==, SM_VERDICT_SCORED);
+	g_assert_nonnull(w);
+	g_test_message("warning: %s", w);
+	g_assert_nonnull(strstr(w, "waited 20 ms"));
+
+	g_assert_cmpint(write(go[1], "g", 1), ==, 1);
+	g_assert_cmpint(exit_code(slow), ==, SM_VERDICT_SCORED);
+	g_assert_cmpuint(count_computes(f), ==, 2);
+	close(status[0]);
+	close(status[1]);
+	close(go[0]);
+	close(go[1]);
 }
 
 /* ---- broken files ------------------------------------------------------ */
@@ -703,6 +772,8 @@ int main(int argc, char **argv)
 	ADD("/cache/flight/burst-20", test_burst, GUINT_TO_POINTER(20));
 	ADD("/cache/flight/burst-100", test_burst, GUINT_TO_POINTER(100));
 	ADD("/cache/flight/computer-killed", test_burst_computer_killed, NULL);
+	ADD("/cache/flight/slot-collision", test_slot_collision, NULL);
+	ADD("/cache/flight/wait-timeout", test_wait_timeout, NULL);
 	ADD("/cache/broken/garbage-file", test_garbage_file, NULL);
 	ADD("/cache/broken/truncated-file", test_truncated_file, NULL);
 	ADD("/cache/broken/unusable-directory", test_unusable_directory, NULL);

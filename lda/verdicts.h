@@ -1,0 +1,30 @@
+/* verdicts.h: how a delivery gets its verdict: through the shared verdict cache
+ * (cache/) when there is one, with the scorer (score/) as the computation on a
+ * miss. Also the duplicates journal. Everything here is advisory: a cache
+ * problem becomes a warning for the log line, never a failed delivery. */
+#ifndef SM_VERDICTS_H
+#define SM_VERDICTS_H
+
+#include <glib.h>
+#include "cache/cache.h"
+#include "sortmail/sortmail.h"
+
+typedef struct SmScoring SmScoring;
+
+/* For one message @m with cache key @key (borrowed, both outlive the result).
+ * @use_cache FALSE (dry runs, or "cache none") scores directly. */
+SmScoring *sm_scoring_new(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
+                          const char *key, gboolean use_cache);
+void sm_scoring_free(SmScoring *s);
+
+/* An SmScoreFunc for sm_decide(); @user is the SmScoring. */
+gboolean sm_scoring_score(const SmMessage *m, SmVerdict *out, gpointer user, GError **error);
+
+/* The duplicates journal for (key, @recipient); FALSE/no-op without a cache. */
+gboolean sm_scoring_already_filed(SmScoring *s, const char *recipient);
+void sm_scoring_mark_filed(SmScoring *s, const char *recipient);
+
+/* Cache trouble so far, or NULL. Borrowed. */
+const char *sm_scoring_warning(SmScoring *s);
+
+#endif
