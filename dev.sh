@@ -59,7 +59,14 @@ test)
 	(cd build-asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make check -j2) \
 		|| { cat build-asan/test-suite.log 2>/dev/null | tail -80; exit 1; }
-	echo "== all tests passed"
+	# One closing line for CI: the counts of both runs together.
+	pass=0; fail=0; skip=0
+	for log in build/test-suite.log build-asan/test-suite.log; do
+		p=$(sed -n 's/^# PASS: *//p' "$log"); f=$(sed -n 's/^# FAIL: *//p' "$log")
+		e=$(sed -n 's/^# ERROR: *//p' "$log"); s=$(sed -n 's/^# SKIP: *//p' "$log")
+		pass=$((pass + p)); fail=$((fail + f + e)); skip=$((skip + s))
+	done
+	echo "tests: $pass passed, $fail failed, $skip skipped"
 	;;
 *)
 	echo "usage: ./dev.sh demo|test" >&2

@@ -47,6 +47,10 @@ static void test_defaults(void)
 	g_assert_true(c->syslog);
 	g_assert_cmpuint(c->deadline, ==, 900);
 	g_assert_null(c->scorer_module);
+	g_assert_cmpstr(c->cache_path, ==, "/home/fred/.sortmail/verdicts.db");
+	g_assert_cmpuint(c->cache_ttl, ==, 86400);
+	g_assert_cmpuint(c->cache_wait, ==, 30);
+	g_assert_true(c->duplicates);
 
 	g_autoptr(SmConfig) d = sm_config_load(NULL, &env, &error);
 	g_assert_no_error(error);
@@ -190,6 +194,23 @@ static void test_last_wins(void)
 	g_assert_cmpstr(d->mbox_inbox, ==, "/home/fred/inbox");
 }
 
+static void test_cache_keys(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SmConfig) c = sm_config_parse("cache ~/v.db\ncache-ttl 90m\ncache-wait 5\n"
+	                                        "duplicates no\n", "t", &env, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(c->cache_path, ==, "/home/fred/v.db");
+	g_assert_cmpuint(c->cache_ttl, ==, 5400);
+	g_assert_cmpuint(c->cache_wait, ==, 5);
+	g_assert_false(c->duplicates);
+
+	g_autoptr(SmConfig) d = sm_config_parse("cache none\ncache-ttl 7d\n", "t", &env, &error);
+	g_assert_no_error(error);
+	g_assert_null(d->cache_path);
+	g_assert_cmpuint(d->cache_ttl, ==, 7 * 86400);
+}
+
 static void test_sizes(void)
 {
 	static const struct { const char *text; gsize size; } ok[] = {
@@ -272,6 +293,12 @@ static void test_errors(void)
 		{ "max-score-size 99999999999999999999\n", 1, "bad size" },
 		{ "max-score-size k\n", 1, "bad size" },
 		{ "rules\n", 1, "needs at least 1 argument" },
+		{ "cache-ttl 0\n", 1, "bad duration" },
+		{ "cache-ttl 5w\n", 1, "bad duration" },
+		{ "cache-ttl 3hh\n", 1, "bad duration" },
+		{ "cache-wait 11m\n", 1, "bad duration" },
+		{ "duplicates maybe\n", 1, "'duplicates' takes yes or no" },
+		{ "cache\n", 1, "'cache' takes 1 argument" },
 		{ "rules a \"\"\n", 1, "empty path" },
 		{ "log-file\n", 1, "takes 1 argument" },
 		{ "syslog maybe\n", 1, "'syslog' takes yes or no" },
@@ -368,6 +395,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/man-example", test_man_example);
 	g_test_add_func("/config/last-wins", test_last_wins);
 	g_test_add_func("/config/sizes", test_sizes);
+	g_test_add_func("/config/cache-keys", test_cache_keys);
 	g_test_add_func("/config/quoting", test_quoting);
 	g_test_add_func("/config/error-fixtures", test_error_fixtures);
 	g_test_add_func("/config/errors", test_errors);
