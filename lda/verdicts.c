@@ -12,22 +12,31 @@ struct SmScoring {
 	SmCache *cache;          /* NULL: score directly */
 	char *fingerprint;
 	char **rule_files;       /* NULL-terminated, for the scorer options */
+	char **settings;         /* likewise */
 	const SmMessage *m;
 	const char *key;
 	const char *warning;     /* our own, when the cache was not even tried */
 };
 
-static SmScorer *scorer_for(const SmConfig *c, char ***rule_files)
+/* A NULL-terminated copy of @a (char *), for the scorer's options. */
+static char **strv_of(const GPtrArray *a)
 {
-	GPtrArray *files = g_ptr_array_new();
-	for (guint i = 0; c->rule_files && i < c->rule_files->len; i++)
-		g_ptr_array_add(files, g_strdup(c->rule_files->pdata[i]));
-	g_ptr_array_add(files, NULL);
-	*rule_files = (char **)g_ptr_array_free(files, FALSE);
+	char **v = g_new0(char *, a->len + 1);
+	for (guint i = 0; i < a->len; i++)
+		v[i] = g_strdup(a->pdata[i]);
+	return v;
+}
+
+/* @files and @settings receive what the scorer's options borrow. */
+static SmScorer *scorer_for(const SmConfig *c, char ***files, char ***settings)
+{
+	*files = strv_of(c->rule_files);
+	*settings = strv_of(c->scorer_settings);
 	SmScorerOptions opts = {
 		.module_path = c->scorer_module,
-		.rule_files = (const char *const *)*rule_files,
+		.rule_files = (const char *const *)*files,
 		.required_score = c->required_score,
+		.settings = (const char *const *)*settings,
 	};
 	return sm_scorer_new(&opts);
 }
@@ -45,7 +54,8 @@ void sm_lda_cache_options(const SmConfig *c, const SmEnvelope *env, SmCacheOptio
                           char **fingerprint)
 {
 	g_auto(GStrv) files = NULL;
-	SmScorer *scorer = scorer_for(c, &files);
+	g_auto(GStrv) settings = NULL;
+	SmScorer *scorer = scorer_for(c, &files, &settings);
 	*fingerprint = sm_scorer_fingerprint(scorer);
 	sm_scorer_free(scorer);
 	fill_cache_options(c, o);
@@ -71,7 +81,7 @@ SmScoring *sm_scoring_new(const SmConfig *c, const SmEnvelope *env, const SmMess
                           const char *key, gboolean use_cache)
 {
 	SmScoring *s = g_new0(SmScoring, 1);
-	s->scorer = scorer_for(c, &s->rule_files);
+	s->scorer = scorer_for(c, &s->rule_files, &s->settings);
 	s->m = m;
 	s->key = key;
 	if (use_cache && c->cache_path && key && *key && !cache_dir_is_ours(c->cache_path)) {
@@ -93,6 +103,7 @@ void sm_scoring_free(SmScoring *s)
 	sm_cache_free(s->cache);
 	sm_scorer_free(s->scorer);
 	g_strfreev(s->rule_files);
+	g_strfreev(s->settings);
 	g_free(s->fingerprint);
 	g_free(s);
 }

@@ -23,6 +23,7 @@ struct SmScorer {
 	char *module_path;        /* NULL: $SORTMAIL_SCORER or the installed one */
 	char **rule_files;        /* NULL: the stock set */
 	double required_score;
+	char **settings;          /* never NULL */
 	const SmScoreModule *module;
 	void *engine;             /* the module's, once loaded */
 	GError *load_error;       /* the first failure to load, returned ever after */
@@ -37,6 +38,7 @@ SmScorer *sm_scorer_new(const SmScorerOptions *opts)
 	if (opts->rule_files && opts->rule_files[0])
 		s->rule_files = g_strdupv((char **)opts->rule_files);
 	s->required_score = opts->required_score;
+	s->settings = opts->settings ? g_strdupv((char **)opts->settings) : g_new0(char *, 1);
 	return s;
 }
 
@@ -48,6 +50,7 @@ void sm_scorer_free(SmScorer *s)
 		s->module->free(s->engine);
 	g_clear_error(&s->load_error);
 	g_strfreev(s->rule_files);
+	g_strfreev(s->settings);
 	g_free(s->module_path);
 	g_free(s);
 }
@@ -115,7 +118,10 @@ static gboolean ensure_loaded(SmScorer *s, GError **error)
 			g_auto(GStrv) stock = s->rule_files ? NULL : stock_rule_files();
 			const char *const *files =
 				(const char *const *)(s->rule_files ? s->rule_files : stock);
-			s->engine = mod->load(files, s->required_score, &err);
+			SmScoreModuleArgs args = { .rule_files = files,
+			                           .required_score = s->required_score,
+			                           .settings = (const char *const *)s->settings };
+			s->engine = mod->load(&args, &err);
 			if (s->engine) {
 				s->module = mod;
 				return TRUE;
@@ -187,6 +193,13 @@ char *sm_scorer_fingerprint(SmScorer *s)
 	                                        SM_SCORE_MODULE_ABI, s->required_score,
 	                                        module_path(s));
 	g_checksum_update(sum, (const guchar *)head, strlen(head));
+	for (guint i = 0; s->settings[i]; i++) {
+		/* The setting itself, not where it was written. */
+		const char *text = strstr(s->settings[i], ": ");
+		text = text ? text + 2 : s->settings[i];
+		g_checksum_update(sum, (const guchar *)text, strlen(text));
+		g_checksum_update(sum, (const guchar *)"\n", 1);
+	}
 	g_auto(GStrv) stock = s->rule_files ? NULL : stock_rule_files();
 	char **files = s->rule_files ? s->rule_files : stock;
 	for (guint i = 0; files[i]; i++)

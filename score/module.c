@@ -49,8 +49,10 @@ static void engine_free(void *engine)
 	g_free(e);
 }
 
-static void *engine_load(const char *const *rule_files, double required, GError **error)
+static void *engine_load(const SmScoreModuleArgs *args, GError **error)
 {
+	const char *const *rule_files = args->rule_files;
+	double required = args->required_score;
 	SmRuleSet *set = sm_rules_load(rule_files, SCORE_SET, error);
 	if (!set)
 		return NULL;

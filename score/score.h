@@ -27,6 +27,10 @@ typedef struct {
 	const char *module_path;        /* NULL: $SORTMAIL_SCORER or the installed one */
 	const char *const *rule_files;  /* NULL-terminated; files or directories */
 	double required_score;
+	/* Scorer settings from the config, NULL-terminated, each "FILE:LINE: keyword
+	 * args..." exactly as written (DNS blocklists, spamd, ...): score/ owns their
+	 * meaning and reports bad ones with FILE:LINE when it loads. May be NULL. */
+	const char *const *settings;
 } SmScorerOptions;
 
 /* Prepares a scorer. Cheap: nothing is loaded until the first sm_scorer_score(). */
@@ -59,11 +63,18 @@ gboolean sm_scorer_report(SmScorer *s, SmScorerReport *out, GError **error);
 
 /* The module exports one symbol, SM_SCORE_MODULE_SYMBOL, of this type. */
 #define SM_SCORE_MODULE_SYMBOL "sm_score_module_v1"
-#define SM_SCORE_MODULE_ABI 1
+#define SM_SCORE_MODULE_ABI 2
+
+/* What the module's load() gets; all borrowed for the duration of the call. */
+typedef struct {
+	const char *const *rule_files;  /* NULL-terminated, never NULL nor empty */
+	double required_score;
+	const char *const *settings;    /* NULL-terminated, never NULL (see SmScorerOptions) */
+} SmScoreModuleArgs;
 
 typedef struct {
 	int abi;               /* SM_SCORE_MODULE_ABI */
-	void *(*load)(const char *const *rule_files, double required_score, GError **error);
+	void *(*load)(const SmScoreModuleArgs *args, GError **error);
 	gboolean (*score)(void *engine, const char *data, gsize len, SmVerdict *out,
 	                  GError **error);
 	void (*free)(void *engine);

@@ -69,6 +69,7 @@ static SmConfig *config_new(const SmEnvelope *env)
 	c->required_score = 5.0;
 	c->max_score_size = 10 * 1024 * 1024;
 	c->rule_files = g_ptr_array_new_with_free_func(g_free);
+	c->scorer_settings = g_ptr_array_new_with_free_func(g_free);
 	c->rules = g_ptr_array_new_with_free_func((GDestroyNotify)sm_rule_free);
 	c->syslog = TRUE;
 	c->deadline = 900;
@@ -91,6 +92,7 @@ void sm_config_free(SmConfig *c)
 	g_free(c->ube_folder);
 	g_free(c->ubetrap_folder);
 	g_ptr_array_free(c->rule_files, TRUE);
+	g_ptr_array_free(c->scorer_settings, TRUE);
 	g_ptr_array_free(c->rules, TRUE);
 	g_free(c->log_file);
 	g_free(c->scorer_module);
@@ -290,6 +292,24 @@ static gboolean kw_scorer(SmConfigParser *p, char **args, guint n, GError **erro
 	return set_path(p, &p->c->scorer_module, args[0], error);
 }
 
+/* Settings whose meaning belongs to score/ (see SmScorerOptions.settings): kept
+ * verbatim with their place, checked when the scorer loads. Tokens are joined
+ * with single spaces; quoting is the config file's. */
+static gboolean kw_scorer_setting(SmConfigParser *p, const char *kw, char **args, guint n)
+{
+	GString *line = g_string_new(NULL);
+	g_string_printf(line, "%s:%u: %s", p->file, p->line, kw);
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(line, " %s", args[i]);
+	g_ptr_array_add(p->c->scorer_settings, g_string_free(line, FALSE));
+	return TRUE;
+}
+
+/* The scorer's keywords. A helper adds its keyword here and handles it in score/. */
+static const char *const scorer_keywords[] = {
+	NULL
+};
+
 static gboolean parse_yes_no(SmConfigParser *p, const char *kw, const char *arg,
                              gboolean *out, GError **error)
 {
@@ -397,6 +417,9 @@ static gboolean dispatch(SmConfigParser *p, char **tok, guint n, GError **error)
 			return wrong_count(p, tok[0], keywords[k].min, keywords[k].max, error);
 		return keywords[k].fn(p, tok + 1, nargs, error);
 	}
+	for (gsize k = 0; scorer_keywords[k]; k++)
+		if (strcmp(tok[0], scorer_keywords[k]) == 0)
+			return kw_scorer_setting(p, tok[0], tok + 1, n - 1);
 	return sm_config_fail(p, error, "unknown keyword '%s'", tok[0]);
 }
 

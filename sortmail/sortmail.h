@@ -92,6 +92,7 @@ typedef struct {
 	gboolean syslog;         /* default TRUE */
 	guint deadline;          /* seconds before giving up with 75; default 900 */
 	char *scorer_module;     /* path of the scorer module; NULL: built-in default */
+	GPtrArray *scorer_settings; /* char *, "FILE:LINE: keyword args..." for score/ */
 	char *cache_path;        /* the verdict cache; NULL: no cache ("cache none") */
 	guint cache_ttl;         /* seconds a verdict or a filing stays fresh; default 86400 */
 	guint cache_wait;        /* seconds to wait for another delivery's verdict; default 30 */
