@@ -136,8 +136,10 @@ static void json_string(GString *s, const char *text)
 static void json_number(GString *s, double d)
 {
 	char buf[G_ASCII_DTOSTR_BUF_SIZE];
+	/* Scores are sums of short decimals: six significant digits keep them exact
+	 * without printing 24.899999999999999. */
 	if (isfinite(d))
-		g_string_append(s, g_ascii_dtostr(buf, sizeof buf, d));
+		g_string_append(s, g_ascii_formatd(buf, sizeof buf, "%.6g", d));
 	else
 		g_string_append(s, "null");
 }

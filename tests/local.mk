@@ -77,8 +77,10 @@ TESTS += \
 	tests/integration/spam-policy.sh \
 	tests/integration/faults.sh \
 	tests/integration/mbox.sh \
-	tests/integration/root-owner.sh
+	tests/integration/root-owner.sh \
+	tests/integration/cache.sh
 EXTRA_DIST += \
+	tests/integration/cache.sh \
 	tests/integration/deliver-basic.sh \
 	tests/integration/deliver-big.sh \
 	tests/integration/recipient.sh \
