@@ -11,7 +11,7 @@ cd "$top"
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
 libgmime-3.0-dev libglib2.0-dev libpcre2-dev libgdbm-dev libc-ares-dev"
-TEST_DEPS="procps util-linux time"
+TEST_DEPS="procps util-linux time postfix swaks spamd spamc dnsmasq-base"
 
 need_install() {
 	for p in "$@"; do
@@ -27,6 +27,9 @@ install_deps() {
 			exit 1
 		fi
 		export DEBIAN_FRONTEND=noninteractive
+		# The tests run private Postfix instances; the system one stays unconfigured.
+		echo 'postfix postfix/main_mailer_type select No configuration' \
+			| debconf-set-selections
 		apt-get update -qq
 		apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 	fi

@@ -37,7 +37,7 @@ static gboolean move_aside(SmCache *c, const SmDbFileId *id, const char *why)
 		return FALSE;
 	}
 	if (r == 0)
-		sm_cache_warn(c, "verdict cache %s was corrupt (%s): moved aside to %s", c->path,
+		sm_cache_warn(c, "%s %s was corrupt (%s): moved aside to %s", c->what, c->path,
 		              why, moved);
 	return TRUE;
 }

@@ -24,13 +24,14 @@ struct SmCache {
 	gboolean broken;   /* gave up on the cache for the rest of this object's life */
 	GString *warnings;
 	GRand *rand;       /* jitter of the wait loop, seeded per process */
+	const char *what;  /* for warnings: "verdict cache", or "reply memory" (replied.c) */
 };
 
 /* Records older than this many seconds in the future are not believed. */
 #define SM_CACHE_CLOCK_SKEW 300
 
 void sm_cache_warn(SmCache *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* Warns "verdict cache PATH unusable: WHY" and stops using the cache. */
+/* Warns "WHAT PATH unusable: WHY" and stops using the cache. */
 void sm_cache_give_up(SmCache *c, const char *why);
 gint64 sm_cache_now(const SmCache *c);
 gboolean sm_cache_time_fresh(const SmCache *c, gint64 t);

@@ -39,6 +39,7 @@ SmCache *sm_cache_new(const SmCacheOptions *o)
 	c->on_wait_data = o->on_wait_data;
 	c->lock_fd = -1;
 	c->warnings = g_string_new(NULL);
+	c->what = "verdict cache";
 	if (!*c->path) {
 		sm_cache_warn(c, "no verdict cache path configured");
 		c->broken = TRUE;
@@ -91,7 +92,7 @@ gboolean sm_cache_time_fresh(const SmCache *c, gint64 t)
 
 void sm_cache_give_up(SmCache *c, const char *why)
 {
-	sm_cache_warn(c, "verdict cache %s unusable: %s", c->path, why);
+	sm_cache_warn(c, "%s %s unusable: %s", c->what, c->path, why);
 	c->broken = TRUE;
 }
 

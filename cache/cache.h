@@ -1,6 +1,7 @@
 /* cache.h: the face of cache/: the shared verdict cache and the duplicates
  * journal, in one GDBM file (default ~/.sortmail/verdicts.db, chosen by the
- * caller) with a sidecar lock file PATH.lock.
+ * caller) with a sidecar lock file PATH.lock; and the reply memory of the
+ * autoresponder, in a second file kept the same way (at the end).
  *
  * Contract: the cache is never the reason a delivery fails or waits without
  * bound. Every problem with it (no directory, permission, a corrupt or busy
@@ -146,5 +147,73 @@ gboolean sm_cache_prune(SmCache *c, guint *removed, GError **error);
 
 /* Deletes the verdict for @key and its filings; *@removed counts records. */
 gboolean sm_cache_forget(SmCache *c, const char *key, guint *removed, GError **error);
+
+/* ---- the reply memory (replied.c) --------------------------------------- */
+
+/* At most one automatic reply per (sender, template) per period: a GDBM file
+ * of its own (default ~/.sortmail/replied.db, chosen by the caller) with its
+ * lock file PATH.lock, opened, locked, created and moved aside when corrupt
+ * exactly like the verdict cache (see cache/README). The sender is compared
+ * lowercased. Unlike the verdict cache it fails closed: when the memory
+ * cannot be used, the answer is "do not reply", since a reply sent without
+ * it could be one of many. */
+
+typedef struct SmReplied SmReplied;
+
+typedef struct {
+	const char *path;     /* the GDBM file (its directory is made 0700 if missing) */
+	guint max_wait_ms;    /* how long to wait for a delivery that is replying to the
+	                       * same sender with the same template */
+	guint db_wait_ms;     /* how long to retry GDBM's own lock, per opening */
+	gint64 now;           /* unix time to use as "now"; 0: the clock (tests) */
+} SmRepliedOptions;
+
+SmReplied *sm_replied_new(const SmRepliedOptions *o);
+/* Ends an unfinished claim without recording. */
+void sm_replied_free(SmReplied *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmReplied, sm_replied_free)
+
+typedef enum {
+	SM_REPLIED_GO,      /* no reply within the period: the claim is held (other
+	                     * deliveries for this sender and template wait) until
+	                     * sm_replied_finish() */
+	SM_REPLIED_RECENT,  /* replied less than the period ago (*@last says when) */
+	SM_REPLIED_BUSY,    /* another delivery held the claim past max_wait_ms (it is
+	                     * most likely sending this very reply): do not reply */
+	SM_REPLIED_UNKNOWN, /* the memory is unusable: do not reply (see the warning) */
+} SmRepliedClaim;
+
+/* Single flight: takes the lock of (@sender, @template_name), then reads its
+ * record. @every is the period in seconds. One claim at a time per object. */
+SmRepliedClaim sm_replied_claim(SmReplied *r, const char *sender, const char *template_name,
+                                guint every, gint64 *last);
+/* Ends the claim; records "replied now" (for the claim's period) when
+ * @replied. A failure to record is a warning. No-op without a claim. */
+void sm_replied_finish(SmReplied *r, gboolean replied);
+
+/* What went wrong so far, "; "-separated; NULL when nothing. Borrowed. */
+const char *sm_replied_warning(SmReplied *r);
+
+/* Maintenance (`sortmail cache replies`, ...): errors are reported, not
+ * worked around; a missing file is an empty memory. */
+typedef struct {
+	char *sender;         /* lowercased; owned */
+	char *template_name;  /* owned */
+	gint64 replied_at;    /* unix seconds */
+	guint every;          /* the period it was recorded with */
+	gboolean valid;       /* the record could be read; else only the names are set */
+	gboolean stale;       /* the period is over, or not valid */
+} SmRepliedEntry;
+
+typedef gboolean (*SmRepliedEntryFunc)(const SmRepliedEntry *e, gpointer user);
+/* Calls @f for each record (order unspecified) after reading them all. */
+gboolean sm_replied_foreach(SmReplied *r, SmRepliedEntryFunc f, gpointer user,
+                            GError **error);
+/* Deletes the records of @sender (any case) for @template_name, or for every
+ * template when it is NULL. */
+gboolean sm_replied_forget(SmReplied *r, const char *sender, const char *template_name,
+                           guint *removed, GError **error);
+/* Deletes the stale records, then gives the space back. */
+gboolean sm_replied_prune(SmReplied *r, guint *removed, GError **error);
 
 #endif

@@ -11,6 +11,7 @@ cache_libsmcache_la_SOURCES = \
 	cache/cache-lock.c \
 	cache/cache-filed.c \
 	cache/cache-maint.c \
+	cache/replied.c \
 	cache/cache-gdbm.c
 cache_libsmcache_la_LIBADD = common/libsmcommon.la $(GDBM_LIBS)
 EXTRA_DIST += cache/README

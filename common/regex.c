@@ -10,6 +10,7 @@ struct SmRegex {
 	pcre2_code *code;
 	pcre2_match_data *md;
 	gboolean matched;
+	gboolean jit;
 };
 
 G_DEFINE_QUARK(sm-regex-error-quark, sm_regex_error)
@@ -40,6 +41,7 @@ SmRegex *sm_regex_new(const char *pattern, guint flags, GError **error)
 
 	SmRegex *re = g_new0(SmRegex, 1);
 	re->code = code;
+	re->jit = (flags & SM_REGEX_JIT) != 0;
 	re->md = pcre2_match_data_create_from_pattern(code, NULL);
 	return re;
 }
@@ -58,6 +60,31 @@ gboolean sm_regex_match(SmRegex *re, const char *subject, gsize len)
 	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, 0, re->md, NULL);
 	re->matched = rc > 0;
 	return re->matched;
+}
+
+gboolean sm_regex_find(SmRegex *re, const char *subject, gsize len, gsize start,
+                       gsize *match_start, gsize *match_end)
+{
+	if (start > len)
+		return re->matched = FALSE;
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, start, 0, re->md, NULL);
+	re->matched = rc > 0;
+	if (re->matched) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+		if (match_start)
+			*match_start = ov[0];
+		if (match_end)
+			*match_end = ov[1];
+	}
+	return re->matched;
+}
+
+void sm_regex_jit(SmRegex *re)
+{
+	if (re->jit)
+		return;
+	re->jit = TRUE;
+	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
 }
 
 char *sm_regex_capture(SmRegex *re, const char *subject, guint n)

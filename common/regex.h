@@ -31,6 +31,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmRegex, sm_regex_free)
  * backtracking limit) counts as no match. */
 gboolean sm_regex_match(SmRegex *re, const char *subject, gsize len);
 
+/* Finds the first match of @re in @subject[@start, @len): TRUE with its
+ * bounds in *@match_start and *@match_end (either may be NULL). */
+gboolean sm_regex_find(SmRegex *re, const char *subject, gsize len, gsize start,
+                       gsize *match_start, gsize *match_end);
+
+/* JIT-compiles @re now if it was made without SM_REGEX_JIT (a no-op when
+ * done already or when the platform refuses). */
+void sm_regex_jit(SmRegex *re);
+
 /* Matches and expands @replacement, where $0..$9 and ${N} name captures and $$ is a
  * dollar sign. Returns NULL when there is no match. Newly allocated. */
 char *sm_regex_expand(SmRegex *re, const char *subject, const char *replacement);

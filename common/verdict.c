@@ -12,6 +12,7 @@ void sm_verdict_clear(SmVerdict *v)
 	if (v->rules)
 		g_ptr_array_free(v->rules, TRUE);
 	v->rules = NULL;
+	g_clear_pointer(&v->note, g_free);
 }
 
 const char *sm_verdict_source_name(SmVerdictSource s)

@@ -20,6 +20,9 @@ typedef struct {
 	SmVerdictSource source;
 	gint64 scored_at;       /* unix seconds */
 	double waited_ms;       /* for SM_VERDICT_WAITED */
+	/* What went wrong but was worked around while scoring (spamd down, ...),
+	 * for the log line; NULL when nothing did. Owned. Not kept by the cache. */
+	char *note;
 } SmVerdict;
 
 void sm_verdict_init(SmVerdict *v);

@@ -213,31 +213,36 @@ function pad(s, w) { s = cut(s, w); return s sprintf("%" (w - width(s) + 1) "s",
 	# Quoted values (note="...", reason="...") may hold spaces and "key=" words.
 	bare = line; gsub(/"[^"]*"/, "\"\"", bare)
 	n = split(bare, f, " ")
-	word = ""; to = ""; verdict = ""; score = ""; folder = ""; reason = ""
+	word = ""; to = ""; verdict = ""; score = ""; folder = ""; via = ""; id = ""
 	for (i = 1; i <= n; i++) {
 		if (word == "" && f[i] !~ /=/ && f[i] !~ /^sortmail\[[0-9]+\]:$/ && f[i] !~ /^[0-9:T.+-]+$/)
 			word = f[i]
+		if (f[i] ~ /^id=/ && id == "") id = substr(f[i], 4)
 		if (f[i] ~ /^to=/ && to == "") to = substr(f[i], 4)
 		if (f[i] ~ /^verdict=/ && verdict == "") verdict = substr(f[i], 9)
 		if (f[i] ~ /^score=/ && score == "") score = substr(f[i], 7)
+		if (f[i] ~ /^via=/ && via == "") via = substr(f[i], 5)
 		if (f[i] ~ /^folder=/ && folder == "") folder = substr(f[i], 8)
 	}
 	if (word == "deferred" || word == "nolog") {
-		folder = "FAILED"; verdict = "-"
+		folder = "FAILED"; verdict = "-"; via = "-"
 		problems[++nproblems] = sprintf("%2d %s", nrows + 1, line)
 	} else if (verdict == "spam" || verdict == "ham")
 		verdict = verdict " " score
 	if (word == "discarded") folder = "(discarded)"
-	rows[++nrows] = sprintf("%2d %s%s%s%s", nrows, pad(subject, 32), pad(to == "" ? addr : to, 26),
-		pad(verdict, 10), folder)
+	rows[++nrows] = sprintf("%2d %s%s%s%s%s", nrows, pad(subject, 30), pad(to == "" ? addr : to, 26),
+		pad(verdict, 10), pad(via, 7), folder)
 	count[folder]++
 	if (!(folder in seen)) { seen[folder] = 1; order[++nf] = folder }
+	# Per message: how many copies, and how each got its verdict.
+	key = id == "" || id == "-" ? subject : id
+	copies[key]++; title[key] = subject; how[key, via]++
 }
 END {
-	printf "%2s %s%s%s%s\n", "#", pad("message", 32), pad("original recipient", 26),
-		pad("verdict", 10), "folder"
-	printf "%2s %s%s%s%s\n", "--", pad("-------", 32), pad("------------------", 26),
-		pad("-------", 10), "------"
+	printf "%2s %s%s%s%s%s\n", "#", pad("message", 30), pad("original recipient", 26),
+		pad("verdict", 10), pad("via", 7), "folder"
+	printf "%2s %s%s%s%s%s\n", "--", pad("-------", 30), pad("------------------", 26),
+		pad("-------", 10), pad("---", 7), "------"
 	for (i = 1; i <= nrows; i++) print rows[i]
 	if (nproblems) print "\nfailed deliveries:"
 	for (i = 1; i <= nproblems; i++) print problems[i]
@@ -246,8 +251,17 @@ END {
 	for (i = 1; i <= nf; i++) printf " %s %d%s", order[i], count[order[i]], i < nf ? "," : ""
 	printf "\n"
 	printf "scorings: %d\n", scorings
-	if (scorings > 1)
-		print "  (each copy of the 20-address spam is scored on its own today; the shared verdict cache of a later issue scores it once)"
+	burst = ""
+	for (k in copies) if (burst == "" || copies[k] > copies[burst]) burst = k
+	if (burst != "" && copies[burst] > 1) {
+		printf "  the spam sent to %d addresses: scored %d time%s, %d cop%s took the verdict from the cache",
+			copies[burst], how[burst, "scored"], how[burst, "scored"] == 1 ? "" : "s",
+			how[burst, "cached"], how[burst, "cached"] == 1 ? "y" : "ies"
+		if (how[burst, "waited"]) printf ", %d waited for it", how[burst, "waited"]
+		printf "\n"
+		if (how[burst, "scored"] > 1)
+			print "  (each copy was scored on its own: this build has no shared verdict cache yet)"
+	}
 	printf "messages stored: %d, in the Maildir %s\n", stored, maildir
 }
 ' "$results"

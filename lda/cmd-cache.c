@@ -1,8 +1,11 @@
-/* cmd-cache.c: the `cache` subcommand, a window on the verdict cache.
+/* cmd-cache.c: the `cache` subcommand, a window on the verdict cache and the
+ * autoresponder's reply memory.
  *
  *   sortmail cache [-c CONFIG] [--db PATH] stats | prune | dump [--json]
  *                  | show --message FILE | forget KEY
+ *                  | replies | forget-reply SENDER [TEMPLATE] | prune-replies
  *
+ * (--db names the reply memory for the last three).
  * It sees the cache exactly as a delivery under the same configuration does
  * (path, TTL, rules fingerprint come from sm_lda_cache_options()), so "stale"
  * here means "would be rescored". Exit status: 0 done, 1 failed or nothing
@@ -10,6 +13,7 @@
  */
 #include "config.h"
 #include "lda.h"
+#include "log.h"
 #include "cache/cache.h"
 
 #include <getopt.h>
@@ -28,7 +32,11 @@ static void usage(FILE *to)
 	      "  prune                 drop stale entries and give the space back\n"
 	      "  dump [--json]         one line per cached verdict\n"
 	      "  show --message FILE   the key and cached verdict of a saved message\n"
-	      "  forget KEY            drop the verdict (and duplicate records) of KEY\n", to);
+	      "  forget KEY            drop the verdict (and duplicate records) of KEY\n"
+	      "  replies               one line per remembered automatic reply\n"
+	      "  forget-reply SENDER [TEMPLATE]\n"
+	      "                        forget the replies to SENDER, so the next one is sent\n"
+	      "  prune-replies         drop the replies whose period is over\n", to);
 }
 
 static int fail(const char *what, const GError *error)
@@ -240,6 +248,66 @@ static int cmd_show(SmCache *c, const char *file)
 	return 0;
 }
 
+/* ---- the reply memory -------------------------------------------------- */
+
+static gboolean print_reply(const SmRepliedEntry *e, gpointer user)
+{
+	g_autofree char *sender = sm_log_token(e->sender);
+	if (!e->valid) {
+		printf("%s %s invalid\n", sender, e->template_name);
+		return TRUE;
+	}
+	g_autofree char *when = format_time(e->replied_at);
+	printf("%s %s %s replied=\"%s\" every=%us\n", sender, e->template_name,
+	       e->stale ? "stale" : "fresh", when, e->every);
+	return TRUE;
+}
+
+static int cmd_replies(SmReplied *r, int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	guint removed = 0;
+	const char *cmd = argv[0];
+	if (strcmp(cmd, "replies") == 0) {
+		if (!sm_replied_foreach(r, print_reply, NULL, &error))
+			return fail("replies", error);
+		return 0;
+	}
+	if (strcmp(cmd, "prune-replies") == 0) {
+		if (!sm_replied_prune(r, &removed, &error))
+			return fail("prune-replies", error);
+		printf("removed %u stale repl%s\n", removed, removed == 1 ? "y" : "ies");
+		return 0;
+	}
+	if (!sm_replied_forget(r, argv[1], argc > 2 ? argv[2] : NULL, &removed, &error))
+		return fail("forget-reply", error);
+	if (removed == 0) {
+		fprintf(stderr, "sortmail cache: no reply to %s remembered\n", argv[1]);
+		return 1;
+	}
+	printf("forgot %u repl%s to %s\n", removed, removed == 1 ? "y" : "ies", argv[1]);
+	return 0;
+}
+
+/* TRUE when argv is a reply-memory command with the right arguments. */
+static gboolean is_reply_command(int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	return ((strcmp(cmd, "replies") == 0 || strcmp(cmd, "prune-replies") == 0) && argc == 1) ||
+	       (strcmp(cmd, "forget-reply") == 0 && (argc == 2 || argc == 3));
+}
+
+static int run_replies(const SmConfig *config, const char *db_path, int argc, char **argv)
+{
+	SmRepliedOptions o = {
+		.path = db_path ? db_path : config->reply_memory,
+		.max_wait_ms = MAINT_DB_WAIT_MS,
+		.db_wait_ms = MAINT_DB_WAIT_MS,
+	};
+	g_autoptr(SmReplied) r = sm_replied_new(&o);
+	return cmd_replies(r, argc, argv);
+}
+
 /* ---- the subcommand ---------------------------------------------------- */
 
 typedef struct {
@@ -317,6 +385,11 @@ int sm_cmd_cache(int argc, char **argv)
 		return fail("configuration", error);
 	}
 
+	if (is_reply_command(argc, argv)) {
+		int status = run_replies(config, o.db_path, argc, argv);
+		sm_envelope_clear(&env);
+		return status;
+	}
 	SmCacheOptions copts;
 	g_autofree char *fingerprint = NULL;
 	sm_lda_cache_options(config, &env, &copts, &fingerprint);

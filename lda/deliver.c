@@ -1,9 +1,12 @@
 /* deliver.c: the `deliver` subcommand, one delivery from start to end:
  * options -> envelope -> config -> spool -> header index -> original recipient
- * -> decision (scoring on demand) -> backend -> log line -> exit status.
- * Every failure before the message is safely stored becomes exit 75. */
+ * -> decision (scoring on demand) -> backend -> automatic reply -> log line ->
+ * exit status.
+ * Every failure before the message is safely stored becomes exit 75; nothing
+ * after it (the reply included) can change the exit status or file again. */
 #include "config.h"
 #include "lda.h"
+#include "autoreply.h"
 #include "backend.h"
 #include "log.h"
 #include "spool.h"
@@ -140,18 +143,21 @@ static char *log_line(const char *what, const char *msgid, const char *to, const
 	return g_string_free(s, FALSE);
 }
 
-static void print_dry_run(const SmDecision *d, const char *to)
+static void print_dry_run(const SmDecision *d, const char *to, const SmAutoreplyOutcome *reply)
 {
 	g_autofree char *verdict = describe_verdict(&d->verdict);
 	g_autofree char *to_t = sm_log_token(to);
 	GString *tests = g_string_new(NULL);
 	for (guint i = 0; d->verdict.rules && i < d->verdict.rules->len; i++)
 		g_string_append_printf(tests, "%s%s", i ? "," : "", (char *)d->verdict.rules->pdata[i]);
-	printf("folder=%s to=%s %s via=%s tests=%s\n", d->discard ? "(discard)" : d->folder, to_t,
+	printf("folder=%s to=%s %s via=%s tests=%s", d->discard ? "(discard)" : d->folder, to_t,
 	       verdict,
 	       d->verdict.source == SM_VERDICT_NONE ? "none"
 	                                            : sm_verdict_source_name(d->verdict.source),
 	       tests->len ? tests->str : "none");
+	if (reply->state)
+		printf(" reply=%s reply_template=%s", reply->state, d->reply->autorespond);
+	putchar('\n');
 	g_string_free(tests, TRUE);
 	fflush(stdout);
 }
@@ -172,6 +178,7 @@ typedef struct {
 	gint64 started;
 	SmLogTargets log;
 	gboolean duplicate;
+	SmAutoreplyOutcome reply;
 } Delivery;
 
 static gboolean store_message(Delivery *dl, GError **error)
@@ -234,7 +241,9 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 	          &dl->decision);
 
 	if (dl->opts.dry_run) {
-		print_dry_run(&dl->decision, dl->rcpt.address);
+		sm_autoreply(dl->config, &dl->env, &dl->msg, dl->rcpt.address, &dl->decision, 0,
+		             TRUE, &dl->reply);
+		print_dry_run(&dl->decision, dl->rcpt.address, &dl->reply);
 		return TRUE;
 	}
 	if (!dl->decision.discard && !store_message(dl, error))
@@ -242,6 +251,12 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 	sm_watchdog_disarm();
 	if (dl->config->duplicates)
 		sm_scoring_mark_filed(dl->scoring, dl->rcpt.address);
+	/* Only now, with the message safe: whatever the reply does, it is logged
+	 * and the exit status stays 0. It keeps within the deadline itself (the
+	 * watchdog is disarmed), counted from the start, as the watchdog's is. */
+	sm_autoreply(dl->config, &dl->env, &dl->msg, dl->rcpt.address, &dl->decision,
+	             dl->started + (gint64)dl->config->deadline * G_USEC_PER_SEC, FALSE,
+	             &dl->reply);
 	return TRUE;
 }
 
@@ -266,8 +281,21 @@ static void log_outcome(Delivery *dl)
 		g_free(line);
 		line = g_steal_pointer(&more);
 	}
-	sm_log_line(&dl->log, dl->decision.degraded || cache_warning ? SM_LOG_WARNING : SM_LOG_INFO,
-	            line);
+	if (dl->reply.state) {
+		g_autofree char *state = sm_log_token(dl->reply.state);
+		g_autofree char *tmpl = sm_log_token(dl->decision.reply->autorespond);
+		GString *more = g_string_new(line);
+		g_string_append_printf(more, " reply=%s reply_template=%s", state, tmpl);
+		if (dl->reply.detail) {
+			g_autofree char *note = sm_status_one_line(dl->reply.detail);
+			g_strdelimit(note, "\"", '\'');
+			g_string_append_printf(more, " reply_note=\"%s\"", note);
+		}
+		g_free(line);
+		line = g_string_free(more, FALSE);
+	}
+	sm_log_line(&dl->log, dl->decision.degraded || cache_warning || dl->reply.warn
+	            ? SM_LOG_WARNING : SM_LOG_INFO, line);
 }
 
 int sm_cmd_deliver(int argc, char **argv)
@@ -294,6 +322,7 @@ int sm_cmd_deliver(int argc, char **argv)
 		log_outcome(&dl);
 	int status = sm_status_exit_code(error);
 
+	sm_autoreply_outcome_clear(&dl.reply);
 	sm_scoring_free(dl.scoring);
 	sm_decision_clear(&dl.decision);
 	sm_recipient_clear(&dl.rcpt);

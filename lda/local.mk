@@ -14,9 +14,12 @@ lda_libsmlda_la_SOURCES = \
 	lda/verdicts.c lda/verdicts.h \
 	lda/cmd-cache.c \
 	lda/deliver-maildir.c \
-	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h
+	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h \
+	lda/autoreply.c lda/autoreply.h \
+	lda/sendmail.c lda/sendmail.h
 
 bin_PROGRAMS += lda/sortmail
 lda_sortmail_SOURCES = lda/main.c
 lda_sortmail_LDADD = lda/libsmlda.la sortmail/libsmsort.la score/libsmscoreloader.la \
+	templates/libsmreplyloader.la \
 	cache/libsmcache.la common/libsmcommon.la $(GDBM_LIBS) $(GLIB_LIBS) $(PCRE2_LIBS) $(LIBS)

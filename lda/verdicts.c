@@ -41,6 +41,13 @@ static SmScorer *scorer_for(const SmConfig *c, char ***files, char ***settings)
 	return sm_scorer_new(&opts);
 }
 
+SmScorer *sm_lda_scorer_new(const SmConfig *c)
+{
+	g_auto(GStrv) files = NULL;
+	g_auto(GStrv) settings = NULL;
+	return scorer_for(c, &files, &settings); /* the scorer keeps copies */
+}
+
 static void fill_cache_options(const SmConfig *c, SmCacheOptions *o)
 {
 	sm_cache_options_init(o);

@@ -7,9 +7,15 @@
 
 #include <glib.h>
 #include "cache/cache.h"
+#include "score/score.h"
 #include "sortmail/sortmail.h"
 
 typedef struct SmScoring SmScoring;
+
+/* A scorer set up as deliveries under @c set it up (module, rule files,
+ * threshold, scorer settings); for `sortmail check`. Free with
+ * sm_scorer_free(). */
+SmScorer *sm_lda_scorer_new(const SmConfig *c);
 
 /* For one message @m with cache key @key (borrowed, both outlive the result).
  * @use_cache FALSE (dry runs, or "cache none") scores directly. */

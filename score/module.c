@@ -9,23 +9,25 @@
  * Threshold: the required_score passed to load() (sortmail's configuration)
  * is authoritative; "required_score" lines in rule files are ignored.
  * Score set: SpamAssassin's set 0 (no Bayes, no network tests), i.e. the first
- * of four values on a score line, because neither exists here yet; the DNS
- * tests of a later issue will switch this to set 1.
+ * of four values on a score line; set 1 (network tests, no Bayes) when DNS
+ * blocklists are configured (dnsbl.h).
  */
 #include "config.h"
 #include "score/score.h"
 #include "score/rules.h"
 #include "score/render.h"
+#include "score/spamd.h"
+#include "score/dnsbl.h"
 
 #include <gmime/gmime.h>
 #include <gmodule.h>
 #include <string.h>
 
-#define SCORE_SET 0
-
 typedef struct {
 	SmRuleSet *rules;
 	double required;
+	SmSpamd *spamd;       /* NULL: no spamd configured (spamd.h) */
+	SmDnsbl *dnsbl;       /* NULL: no DNS blocklist configured (dnsbl.h) */
 } Engine;
 
 /* Same name as the loader's, so both give the same GQuark. */
@@ -46,6 +48,8 @@ static void engine_free(void *engine)
 	if (!e)
 		return;
 	sm_rules_free(e->rules);
+	sm_spamd_free(e->spamd);
+	sm_dnsbl_free(e->dnsbl);
 	g_free(e);
 }
 
@@ -53,7 +57,8 @@ static void *engine_load(const SmScoreModuleArgs *args, GError **error)
 {
 	const char *const *rule_files = args->rule_files;
 	double required = args->required_score;
-	SmRuleSet *set = sm_rules_load(rule_files, SCORE_SET, error);
+	guint score_set = sm_rules_score_set(sm_dnsbl_wanted(args->settings));
+	SmRuleSet *set = sm_rules_load(rule_files, score_set, error);
 	if (!set)
 		return NULL;
 	if (set->rules->len == 0) {
@@ -68,39 +73,9 @@ static void *engine_load(const SmScoreModuleArgs *args, GError **error)
 	Engine *e = g_new0(Engine, 1);
 	e->rules = set;
 	e->required = required;
+	e->spamd = sm_spamd_new(args->settings, required, set->problems);
+	e->dnsbl = sm_dnsbl_new(args->settings, set->problems);
 	return e;
-}
-
-/* Header values of one message, computed the first time a rule asks. */
-typedef struct {
-	SmRender *render;
-	const GArray *slots;
-	char **values;     /* NULL: field missing (when known[i]) */
-	gboolean *known;
-} Fields;
-
-static const char *field_value(Fields *f, guint slot)
-{
-	if (!f->known[slot]) {
-		const SmHeaderSlot *s = &g_array_index(f->slots, SmHeaderSlot, slot);
-		f->values[slot] = sm_render_header(f->render, s->field, s->form);
-		f->known[slot] = TRUE;
-	}
-	return f->values[slot];
-}
-
-static gboolean rule_hits(const SmScoreRule *rule, Fields *f)
-{
-	if (rule->kind == SM_RULE_BODY) {
-		const GString *body = sm_render_body(f->render);
-		return sm_regex_match(rule->re, body->str, body->len);
-	}
-	const char *v = field_value(f, rule->slot);
-	if (rule->exists)
-		return v != NULL;
-	if (!v)
-		v = rule->if_unset ? rule->if_unset : "";
-	return sm_regex_match(rule->re, v, strlen(v)) != rule->negate;
 }
 
 static gint compare_strings(gconstpointer a, gconstpointer b)
@@ -125,25 +100,25 @@ static gboolean engine_score(void *engine, const char *data, gsize len, SmVerdic
 		data += skip;
 		len -= skip;
 	}
-	guint n = e->rules->slots->len;
-	Fields f = {
-		.render = sm_render_new(data, len),
-		.slots = e->rules->slots,
-		.values = g_new0(char *, n + 1),
-		.known = g_new0(gboolean, n + 1),
-	};
+	SmRender *render = sm_render_new(data, len);
 	if (!out->rules)
 		out->rules = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_set_size(out->rules, 0);
+	/* The lookups go out now and are collected after the rules ran. */
+	SmDnsblRun *dns = e->dnsbl ? sm_dnsbl_start(e->dnsbl, data, len, sm_render_uris(render),
+	                                            NULL) : NULL;
 
 	double sum = 0.0;
+	g_autofree guint *hits = sm_rules_run(e->rules, render);
 	for (guint i = 0; i < e->rules->rules->len; i++) {
 		const SmScoreRule *rule = e->rules->rules->pdata[i];
-		if (rule_hits(rule, &f)) {
+		if (hits[i] && rule->scored) {
 			sum += rule->score;
 			g_ptr_array_add(out->rules, g_strdup(rule->name));
 		}
 	}
+	if (dns)
+		sum += sm_dnsbl_finish(dns, out->rules, &out->note);
 	g_ptr_array_sort(out->rules, compare_strings);
 	out->score = round3(sum);
 	out->threshold = e->required;
@@ -152,26 +127,42 @@ static gboolean engine_score(void *engine, const char *data, gsize len, SmVerdic
 	out->scored_at = g_get_real_time() / G_USEC_PER_SEC;
 	out->waited_ms = 0.0;
 
-	for (guint i = 0; i < n; i++)
-		g_free(f.values[i]);
-	g_free(f.values);
-	g_free(f.known);
-	sm_render_free(f.render);
+	sm_render_free(render);
 	return TRUE;
 }
 
 static void engine_report(void *engine, SmScorerReport *out)
 {
 	Engine *e = engine;
-	out->rules = e->rules->rules->len;
+	/* What does not compile is found when a rule first runs: find it now. */
+	out->rules = sm_rules_compile_all(e->rules);
 	out->problems = e->rules->problems;
 	out->unknown = e->rules->unknown;
+	G_STATIC_ASSERT((int)SM_RULE_N_KINDS == (int)SM_SCORE_KINDS);
+	for (int k = 0; k < SM_SCORE_KINDS; k++) {
+		out->kinds[k] = e->rules->defined[k];
+		out->skipped_kinds[k] = e->rules->skipped[k];
+	}
+	out->unsupported = e->rules->unsupported;
+	out->skipped_lines = e->rules->skipped_lines;
+	out->score_set = e->rules->score_set;
+}
+
+/* spamd, when configured, around the local scoring (spamd.h decides when
+ * the local rules run and how the two verdicts combine). */
+static gboolean engine_score_with_spamd(void *engine, const char *data, gsize len,
+                                        SmVerdict *out, GError **error)
+{
+	Engine *e = engine;
+	if (!e->spamd)
+		return engine_score(engine, data, len, out, error);
+	return sm_spamd_score(e->spamd, data, len, out, engine_score, engine, error);
 }
 
 G_MODULE_EXPORT const SmScoreModule sm_score_module_v1 = {
 	.abi = SM_SCORE_MODULE_ABI,
 	.load = engine_load,
-	.score = engine_score,
+	.score = engine_score_with_spamd,
 	.free = engine_free,
 	.report = engine_report,
 };

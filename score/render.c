@@ -1,9 +1,9 @@
-/* render.c: headers and body text of one message for the rules (see render.h). */
+/* render.c: the body views of one message for the rules (see render.h);
+ * headers are in render-hdr.c. */
 #include "config.h"
-#include "score/render.h"
-#include "common/message.h"
+#include "score/render-priv.h"
+#include "score/uri.h"
 
-#include <gmime/gmime.h>
 #include <string.h>
 
 /* Deeper MIME nesting than this is not rendered (it is never legitimate mail). */
@@ -13,14 +13,6 @@
  * SpamAssassin's body_part_scan_size does): spam says what it sells early,
  * and this keeps a 10 MB message from costing a second of regex matching. */
 #define PART_SCAN_SIZE 50000
-
-struct SmRender {
-	SmMessage msg;         /* header index over the borrowed bytes */
-	GByteArray borrowed;   /* the borrowed bytes seen as an array, never resized */
-	GMimeStream *stream;   /* reads @borrowed; GMime parts keep views into it */
-	GMimeMessage *mime;    /* NULL when GMime could not parse the message */
-	GString *body;         /* NULL until sm_render_body() */
-};
 
 SmRender *sm_render_new(const char *data, gsize len)
 {
@@ -44,126 +36,31 @@ void sm_render_free(SmRender *r)
 {
 	if (!r)
 		return;
+	if (r->parts)
+		g_ptr_array_free(r->parts, TRUE);
 	g_clear_object(&r->mime);
 	g_clear_object(&r->stream);
 	if (r->body)
 		g_string_free(r->body, TRUE);
+	if (r->rawbody)
+		g_string_free(r->rawbody, TRUE);
+	if (r->html_uris)
+		g_ptr_array_free(r->html_uris, TRUE);
+	if (r->uris)
+		g_ptr_array_free(r->uris, TRUE);
+	for (int i = 0; i < SM_RELAYS_N; i++)
+		g_free(r->relays[i]);
 	sm_message_clear(&r->msg);
 	g_free(r);
 }
 
-/* ---- headers ------------------------------------------------------------- */
-
-static gboolean field_is(const SmMessage *m, const SmHeader *h, const char *name)
+const char *sm_render_full(SmRender *r, gsize *len)
 {
-	return h->name_len == strlen(name) &&
-	       g_ascii_strncasecmp(m->data + h->off, name, h->name_len) == 0;
+	*len = r->msg.len;
+	return r->msg.data;
 }
 
-/* As written after the colon: leading blanks and the final newline removed,
- * folding kept, NUL bytes made spaces (they would cut the C string). */
-static void append_raw(GString *out, const SmMessage *m, const SmHeader *h)
-{
-	const char *p = m->data + h->off + h->name_len + 1;
-	const char *end = m->data + h->off + h->len;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
-		end--;
-	for (; p < end; p++)
-		g_string_append_c(out, *p ? *p : ' ');
-}
-
-static void append_decoded(GString *out, const SmMessage *m, const SmHeader *h)
-{
-	g_autofree char *unfolded = sm_header_value(m, h);
-	g_autofree char *decoded = g_mime_utils_header_decode_text(NULL, unfolded);
-	g_string_append(out, decoded ? decoded : unfolded);
-}
-
-static void append_line(GString *out, gboolean *first, const char *s)
-{
-	if (!*first)
-		g_string_append_c(out, '\n');
-	*first = FALSE;
-	g_string_append(out, s ? s : "");
-}
-
-static void append_addresses(GString *out, gboolean *first, InternetAddressList *list,
-                             SmHeaderForm form)
-{
-	for (int i = 0; list && i < internet_address_list_length(list); i++) {
-		InternetAddress *a = internet_address_list_get_address(list, i);
-		if (INTERNET_ADDRESS_IS_GROUP(a)) {
-			append_addresses(out, first,
-			                 internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)),
-			                 form);
-		} else if (form == SM_HDR_ADDR) {
-			append_line(out, first,
-			            internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
-		} else {
-			append_line(out, first, internet_address_get_name(a));
-		}
-	}
-}
-
-static void append_field(GString *out, const SmMessage *m, const SmHeader *h,
-                         SmHeaderForm form, gboolean *first_addr)
-{
-	switch (form) {
-	case SM_HDR_DECODED:
-		append_decoded(out, m, h);
-		break;
-	case SM_HDR_RAW:
-		append_raw(out, m, h);
-		break;
-	case SM_HDR_ADDR:
-	case SM_HDR_NAME: {
-		g_autofree char *unfolded = sm_header_value(m, h);
-		InternetAddressList *list = internet_address_list_parse(NULL, unfolded);
-		append_addresses(out, first_addr, list, form);
-		g_clear_object(&list);
-		break;
-	}
-	}
-}
-
-static char *header_all(const SmMessage *m, SmHeaderForm form)
-{
-	GString *out = g_string_new(NULL);
-	for (guint i = 0; i < m->headers->len; i++) {
-		const SmHeader *h = &g_array_index(m->headers, SmHeader, i);
-		g_string_append_len(out, m->data + h->off, h->name_len);
-		g_string_append(out, ": ");
-		append_field(out, m, h, form, NULL);
-		g_string_append_c(out, '\n');
-	}
-	return g_string_free(out, FALSE);
-}
-
-char *sm_render_header(SmRender *r, const char *field, SmHeaderForm form)
-{
-	const SmMessage *m = &r->msg;
-	if (g_ascii_strcasecmp(field, "ALL") == 0)
-		return header_all(m, form);
-	gboolean tocc = g_ascii_strcasecmp(field, "ToCc") == 0;
-
-	GString *out = NULL;
-	gboolean first_addr = TRUE; /* address forms: one line per address */
-	for (guint i = 0; i < m->headers->len; i++) {
-		const SmHeader *h = &g_array_index(m->headers, SmHeader, i);
-		if (tocc ? !field_is(m, h, "To") && !field_is(m, h, "Cc") : !field_is(m, h, field))
-			continue;
-		if (!out)
-			out = g_string_new(NULL);
-		else if (form == SM_HDR_DECODED || form == SM_HDR_RAW)
-			g_string_append_c(out, '\n');
-		append_field(out, m, h, form, &first_addr);
-	}
-	return out ? g_string_free(out, FALSE) : NULL;
-}
-
-/* ---- body ------------------------------------------------------------------ */
+/* ---- paragraphs ------------------------------------------------------------ */
 
 /* Length of the UTF-8 sequence at @s that only serves to hide words from
  * rules (zero-width space/joiners, word joiner, BOM, soft hyphen), or 0. */
@@ -221,10 +118,7 @@ static void append_paragraphs(GString *out, const char *s, gsize len)
 		g_string_append_c(out, '\n');
 }
 
-typedef struct {
-	GPtrArray *plain; /* GByteArray *, UTF-8 */
-	GPtrArray *html;  /* GByteArray *, UTF-8 */
-} Texts;
+/* ---- text parts -------------------------------------------------------------- */
 
 static gboolean is_utf8_name(const char *charset)
 {
@@ -256,12 +150,12 @@ static GByteArray *utf8_or_latin1(const guint8 *p, gsize len)
 	return out;
 }
 
-/* The content of @part with its transfer encoding undone and its charset
- * converted to UTF-8, NUL bytes made spaces; newly allocated. Not
- * g_mime_text_part_get_text(), which returns a C string and so would end the
- * text at the first NUL byte. What is still not UTF-8 afterwards (no charset,
- * an unknown one, or a wrong one) goes through utf8_or_latin1(). */
-static GByteArray *part_text(GMimePart *part)
+/* The content of @part with its transfer encoding undone, NUL bytes made
+ * spaces; with @to_utf8 its charset converted to UTF-8 too. Newly allocated.
+ * Not g_mime_text_part_get_text(), which returns a C string and so would end
+ * the text at the first NUL byte. What is still not UTF-8 after conversion
+ * (no charset, an unknown one, or a wrong one) goes through utf8_or_latin1(). */
+static GByteArray *part_text(GMimePart *part, gboolean to_utf8)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	if (!content)
@@ -270,7 +164,7 @@ static GByteArray *part_text(GMimePart *part)
 	GMimeStream *filtered = g_mime_stream_filter_new(mem);
 	const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
 	                                                               "charset");
-	GMimeFilter *conv = charset && !is_utf8_name(charset)
+	GMimeFilter *conv = to_utf8 && charset && !is_utf8_name(charset)
 	                    ? g_mime_filter_charset_new(charset, "UTF-8") : NULL;
 	if (conv) {
 		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), conv);
@@ -286,7 +180,7 @@ static GByteArray *part_text(GMimePart *part)
 	for (guint i = 0; i < text->len; i++)
 		if (text->data[i] == '\0')
 			text->data[i] = ' ';
-	if (!g_utf8_validate_len((const char *)text->data, text->len, NULL)) {
+	if (to_utf8 && !g_utf8_validate_len((const char *)text->data, text->len, NULL)) {
 		GByteArray *fixed = utf8_or_latin1(text->data, text->len);
 		g_byte_array_free(text, TRUE);
 		text = fixed;
@@ -294,39 +188,93 @@ static GByteArray *part_text(GMimePart *part)
 	return text;
 }
 
-static void free_text(gpointer p)
+static gboolean is_html(GMimeObject *part)
 {
-	g_byte_array_free(p, TRUE);
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	return ct && g_mime_content_type_is_type(ct, "text", "html");
 }
 
-static void collect(GMimeObject *obj, Texts *t, int depth)
+/* The text/plain and text/html parts that are not attachments, in MIME order. */
+static void collect(GMimeObject *obj, GPtrArray *parts, int depth)
 {
 	if (!obj || depth > MAX_DEPTH)
 		return;
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
 		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
-			collect(g_mime_multipart_get_part(mp, i), t, depth + 1);
+			collect(g_mime_multipart_get_part(mp, i), parts, depth + 1);
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 		if (inner)
-			collect(g_mime_message_get_mime_part(inner), t, depth + 1);
+			collect(g_mime_message_get_mime_part(inner), parts, depth + 1);
 	} else if (GMIME_IS_TEXT_PART(obj) && !g_mime_part_is_attachment(GMIME_PART(obj))) {
 		GMimeContentType *ct = g_mime_object_get_content_type(obj);
-		GPtrArray *into = NULL;
-		if (!ct || g_mime_content_type_is_type(ct, "text", "plain"))
-			into = t->plain;
-		else if (g_mime_content_type_is_type(ct, "text", "html"))
-			into = t->html;
-		GByteArray *text = into ? part_text(GMIME_PART(obj)) : NULL;
-		if (text)
-			g_ptr_array_add(into, text);
+		if (!ct || g_mime_content_type_is_type(ct, "text", "plain") || is_html(obj))
+			g_ptr_array_add(parts, obj);
 	}
+}
+
+static const GPtrArray *text_parts(SmRender *r)
+{
+	if (!r->parts) {
+		r->parts = g_ptr_array_new();
+		if (r->mime)
+			collect(g_mime_message_get_mime_part(r->mime), r->parts, 0);
+	}
+	return r->parts;
+}
+
+/* ---- part headers ------------------------------------------------------------ */
+
+static void append_part_headers(GMimeObject *obj, const char *field, SmHeaderForm form,
+                                GPtrArray *out, int depth)
+{
+	if (!obj || depth > MAX_DEPTH)
+		return;
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	for (int i = 0; list && i < g_mime_header_list_get_count(list); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), field) != 0)
+			continue;
+		const char *v = form == SM_HDR_RAW ? g_mime_header_get_raw_value(h)
+		                                   : g_mime_header_get_value(h);
+		char *copy = g_strdup(v ? v : "");
+		g_ptr_array_add(out, g_strstrip(copy));
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+			append_part_headers(g_mime_multipart_get_part(mp, i), field, form, out,
+			                    depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		if (inner)
+			append_part_headers(g_mime_message_get_mime_part(inner), field, form, out,
+			                    depth + 1);
+	}
+}
+
+GPtrArray *sm_render_part_headers(SmRender *r, const char *field, SmHeaderForm form)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	if (r->mime)
+		append_part_headers(g_mime_message_get_mime_part(r->mime), field, form, out, 0);
+	return out;
+}
+
+/* ---- body ------------------------------------------------------------------ */
+
+static void append_html(SmRender *r, GString *scratch, const GByteArray *a)
+{
+	g_string_truncate(scratch, 0);
+	sm_html_render((const char *)a->data, a->len, scratch, r->html_uris);
+	append_paragraphs(r->body, scratch->str, MIN(scratch->len, PART_SCAN_SIZE));
 }
 
 static void render_body(SmRender *r)
 {
 	r->body = g_string_sized_new(MIN(r->msg.len, PART_SCAN_SIZE) + 64);
+	r->html_uris = g_ptr_array_new_with_free_func(g_free);
 	if (!r->mime) {
 		/* Nothing GMime could parse: the rules still see the bytes. */
 		append_paragraphs(r->body, r->msg.data, MIN(r->msg.len, PART_SCAN_SIZE));
@@ -336,26 +284,30 @@ static void render_body(SmRender *r)
 	const SmHeader *subject = sm_message_next(&r->msg, "Subject", &pos);
 	if (subject) {
 		g_autoptr(GString) s = g_string_new(NULL);
-		append_decoded(s, &r->msg, subject);
+		sm_render_append_decoded(s, &r->msg, subject);
 		append_paragraphs(r->body, s->str, s->len);
+		r->subject_len = r->body->len;
 	}
 
-	Texts t = { g_ptr_array_new_with_free_func(free_text),
-	            g_ptr_array_new_with_free_func(free_text) };
-	collect(g_mime_message_get_mime_part(r->mime), &t, 0);
-	for (guint i = 0; i < t.plain->len; i++) {
-		const GByteArray *a = t.plain->pdata[i];
-		append_paragraphs(r->body, (const char *)a->data, MIN(a->len, PART_SCAN_SIZE));
+	/* Plain text first, then HTML made text (the order rules were written for). */
+	const GPtrArray *parts = text_parts(r);
+	g_autoptr(GString) scratch = g_string_new(NULL);
+	for (int html = 0; html <= 1; html++) {
+		for (guint i = 0; i < parts->len; i++) {
+			GMimeObject *part = parts->pdata[i];
+			if (is_html(part) != html)
+				continue;
+			GByteArray *a = part_text(GMIME_PART(part), TRUE);
+			if (!a)
+				continue;
+			if (html)
+				append_html(r, scratch, a);
+			else
+				append_paragraphs(r->body, (const char *)a->data,
+				                  MIN(a->len, PART_SCAN_SIZE));
+			g_byte_array_free(a, TRUE);
+		}
 	}
-	g_autoptr(GString) text = g_string_new(NULL);
-	for (guint i = 0; i < t.html->len; i++) {
-		const GByteArray *a = t.html->pdata[i];
-		g_string_truncate(text, 0);
-		sm_html_to_text((const char *)a->data, a->len, text);
-		append_paragraphs(r->body, text->str, MIN(text->len, PART_SCAN_SIZE));
-	}
-	g_ptr_array_free(t.plain, TRUE);
-	g_ptr_array_free(t.html, TRUE);
 }
 
 const GString *sm_render_body(SmRender *r)
@@ -363,4 +315,57 @@ const GString *sm_render_body(SmRender *r)
 	if (!r->body)
 		render_body(r);
 	return r->body;
+}
+
+gsize sm_render_body_subject_len(SmRender *r)
+{
+	sm_render_body(r);
+	return r->subject_len;
+}
+
+/* ---- raw body ---------------------------------------------------------------- */
+
+static void render_rawbody(SmRender *r)
+{
+	r->rawbody = g_string_new(NULL);
+	if (!r->mime) {
+		gsize n = MIN(r->msg.len - r->msg.body_off, PART_SCAN_SIZE);
+		g_string_append_len(r->rawbody, r->msg.data + r->msg.body_off, n);
+		for (gsize i = 0; i < r->rawbody->len; i++)
+			if (r->rawbody->str[i] == '\0')
+				r->rawbody->str[i] = ' ';
+		return;
+	}
+	const GPtrArray *parts = text_parts(r);
+	for (guint i = 0; i < parts->len; i++) {
+		GByteArray *a = part_text(GMIME_PART(parts->pdata[i]), FALSE);
+		if (!a)
+			continue;
+		g_string_append_len(r->rawbody, (const char *)a->data, MIN(a->len, PART_SCAN_SIZE));
+		if (r->rawbody->len && r->rawbody->str[r->rawbody->len - 1] != '\n')
+			g_string_append_c(r->rawbody, '\n');
+		g_byte_array_free(a, TRUE);
+	}
+}
+
+const GString *sm_render_rawbody(SmRender *r)
+{
+	if (!r->rawbody)
+		render_rawbody(r);
+	return r->rawbody;
+}
+
+/* ---- URIs --------------------------------------------------------------------- */
+
+const GPtrArray *sm_render_uris(SmRender *r)
+{
+	if (r->uris)
+		return r->uris;
+	const GString *body = sm_render_body(r);
+	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+	sm_uri_find(body->str, body->len, found);
+	for (guint i = 0; i < r->html_uris->len; i++)
+		g_ptr_array_add(found, g_strdup(r->html_uris->pdata[i]));
+	r->uris = sm_uri_canonical_list(found);
+	return r->uris;
 }

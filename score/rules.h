@@ -1,29 +1,60 @@
-/* rules.h: SpamAssassin-syntax rule files -> compiled rules (scorer module only).
+/* rules.h: SpamAssassin-syntax rule files -> a rule set (scorer module only).
  *
- * The subset understood so far (a later issue grows it to the full language;
- * rules.c has one function per directive so that growth is additive):
+ * Directives understood (case-insensitive; '#' starts a comment unless
+ * written "\#"):
  *
- *   header NAME Field =~ /re/flags [if-unset: TEXT]
- *   header NAME Field !~ /re/flags [if-unset: TEXT]
+ *   header NAME Field[:mods] =~ /re/flags [if-unset: TEXT]     (or !~)
  *   header NAME exists:Field
- *   body NAME /re/flags
- *   score NAME n            score NAME n0 n1 n2 n3
- *   describe NAME text
- *   required_score n        (parsed and ignored: sortmail's own threshold rules)
+ *   body NAME /re/flags          rendered text, Subject first (render.h)
+ *   rawbody NAME /re/flags       text parts, transfer-decoded, HTML kept
+ *   uri NAME /re/flags           every URI found, canonicalised (render.h)
+ *   full NAME /re/flags          the whole raw message
+ *   meta NAME EXPRESSION         over other rules (meta.h)
+ *   mimeheader NAME Field[:raw] =~ /re/flags   each MIME part's field
+ *   replace_tag/pre/inter/post NAME RE, replace_rules NAMES...
+ *                                ReplaceTags: <NAME> in those rules' regexes
+ *                                stands for RE (replacetags.c)
+ *   score NAME n | n0 n1 n2 n3   describe NAME text      tflags NAME flags...
+ *   include FILE                 relative to the including file
+ *   if EXPR / ifplugin NAME / else / endif
+ *   required_score, lang, and the rest of SpamAssassin's vocabulary: below
  *
- * Field may carry :raw, :addr or :name, and may be a pseudo-header: ALL (every
- * header, "Name: value" lines) or ToCc (To and Cc). '#' starts a comment
- * unless written "\#". Directives are case-insensitive.
+ * Field modifiers: :raw (undecoded, folding kept), :addr (addresses),
+ * :name (display names), :first / :last (one header of several; combine
+ * with the others). Pseudo-fields (case-sensitive): ALL, ToCc, MESSAGEID,
+ * EnvelopeFrom, X-Spam-Relays-{Trusted,Untrusted,Internal,External}
+ * (render.h).
+ * "NAME eval:..." rules are SpamAssassin Perl code: recorded in
+ * SmRuleSet.unsupported and never run.
  *
- * Never fatal, per line: a rule that does not parse or compile is skipped and
- * recorded in problems as "file:line: message"; an unknown directive is
- * recorded in unknown. Fatal: a file or directory that cannot be read.
+ * Conditions: "ifplugin P" and "if plugin(P)" are true for the plugins
+ * SpamAssassin loads by default that add no rule syntax (rules-if.c says
+ * which and why), false for the others; "if can(X)" is false; "version" is
+ * SM_RULES_SA_VERSION; ! && || ( ) and comparisons combine them. Lines inside a false block are skipped, counted in
+ * SmRuleSet.skipped_lines, the rules they define in SmRuleSet.skipped (and
+ * their eval: rules in unsupported too). "lang xx ..." lines are skipped
+ * (translations).
+ * required_score is checked and ignored: sortmail's threshold decides.
+ * Other directives (report, add_header, loadplugin, priority, util_rb_*,
+ * freemail_domains, whitelist_*, ...) are recorded in unknown.
  *
- * Scores: with four values, score set @score_set picks one (SpamAssassin's
- * index: 0 no Bayes/no network, 1 network, 2 Bayes, 3 both). A rule with no
- * score line scores 1.0 (names starting "T_": 0.01; "__": 0, since there are
- * no meta rules yet to use them). A rule scoring 0 is not run, as in
- * SpamAssassin. A later definition of a rule name replaces the earlier one.
+ * Never fatal, per line: a rule that does not parse or compile is skipped
+ * and recorded in problems as "file:line: message". Fatal: a file or
+ * directory named in @paths that cannot be read.
+ *
+ * Scores: with four values, @score_set picks one (SpamAssassin's index:
+ * 0 no Bayes/no network, 1 network, 2 Bayes, 3 both; see
+ * sm_rules_score_set()). A rule with no score line scores 1.0 ("T_" names:
+ * 0.01; negated when tflags say "nice"). A rule scoring 0 is disabled, as
+ * in SpamAssassin. Names starting "__" are sub-rules: never scored nor
+ * listed, run only when a meta rule needs them. A later definition of a
+ * name replaces the earlier one; the last score line wins.
+ *
+ * Regexes are compiled when first used (match.c), not when loaded, and
+ * JIT-compiled then too, big ones later (see SM_RULES_JIT_AFTER); a regex whose
+ * literals (prefilter.h) are absent from the text is not run, nor compiled.
+ * sm_rules_compile_all() compiles everything now, to report what does not
+ * compile (`sortmail check --rules`).
  */
 #ifndef SM_RULES_H
 #define SM_RULES_H
@@ -31,15 +62,62 @@
 #include <glib.h>
 #include "common/regex.h"
 #include "score/render.h"
+#include "score/meta.h"
 
-typedef enum { SM_RULE_HEADER, SM_RULE_BODY } SmRuleKind;
+typedef enum {
+	SM_RULE_HEADER,
+	SM_RULE_BODY,
+	SM_RULE_RAWBODY,
+	SM_RULE_URI,
+	SM_RULE_FULL,
+	SM_RULE_META,
+	SM_RULE_MIMEHEADER,
+	SM_RULE_N_KINDS
+} SmRuleKind;
+
+/* "header", "body", ... */
+const char *sm_rule_kind_name(SmRuleKind kind);
+
+/* The SpamAssassin version "if (version ...)" compares with: the release
+ * whose rule language this follows (Debian 12 ships 4.0.1). */
+#define SM_RULES_SA_VERSION 4.000001
+
+/* When a regex is JIT-compiled: on first use, since on one 5 KB message
+ * JIT-compiling and matching costs less than interpreting already; but a
+ * pattern longer than SM_RULES_JIT_BIG bytes (ReplaceTags makes them up to
+ * 200 KB) costs more to JIT-compile than to interpret once, so it waits
+ * for its second use (measured: match.c). */
+#define SM_RULES_JIT_AFTER 1
+#define SM_RULES_JIT_BIG 4096
+#define SM_RULES_JIT_BIG_AFTER 2
+
+/* tflags that change what a rule does here; the others are recorded only. */
+enum {
+	SM_TFLAG_NICE      = 1 << 0, /* default score negative */
+	SM_TFLAG_MULTIPLE  = 1 << 1, /* count every match (for meta arithmetic) */
+	SM_TFLAG_NOSUBJECT = 1 << 2, /* body: the Subject line is not part of the text */
+	SM_TFLAG_NET       = 1 << 3, /* network test (recorded) */
+};
 
 /* A header as rules ask for it. Rules asking the same thing share one slot, so
  * a message computes each at most once. */
 typedef struct {
-	char *field;          /* field name, or the pseudo-header ALL / ToCc */
+	char *field;          /* field name or pseudo-field (see above) */
 	SmHeaderForm form;
+	SmHeaderPick pick;
 } SmHeaderSlot;
+
+/* A regex compiled on first use. */
+typedef struct {
+	char *pattern;        /* PCRE2 syntax; NULL for rules without one */
+	guint flags;          /* SM_REGEX_*, without JIT */
+	SmRegex *re;          /* NULL until compiled */
+	guint uses;
+	guint jit_after;      /* uses before JIT-compiling */
+	gboolean broken;      /* did not compile: never matches */
+	gboolean analysed;    /* literals computed (on first use) */
+	char **literals;      /* prefilter.h: one is in every match; NULL: unknown */
+} SmLazyRegex;
 
 typedef struct {
 	char *name;
@@ -48,22 +126,53 @@ typedef struct {
 	gboolean exists;      /* "exists:Field": hits when the field is present */
 	gboolean negate;      /* "!~" */
 	char *if_unset;       /* matched when the field is missing; NULL means "" */
-	SmRegex *re;          /* NULL for exists: */
+	SmLazyRegex re;
+	SmMeta *meta;         /* meta rules */
+	char *raw;            /* the regex as written; only while loading */
 	double score;
+	gboolean scored;      /* counts: score != 0 and not a "__" sub-rule */
+	guint tflags;         /* SM_TFLAG_* */
+	guint maxhits;        /* with multiple: count at most this many; 0: no limit */
 	char *describe;       /* NULL when none */
 	char *where;          /* "file:line" of the definition */
 } SmScoreRule;
 
 typedef struct {
-	GPtrArray *rules;     /* SmScoreRule *, the rules that run, in definition order */
+	/* SmScoreRule *, the rules that run, in evaluation order: every
+	 * non-meta rule (definition order), then the meta rules, each after
+	 * the metas it depends on. */
+	GPtrArray *rules;
 	GArray *slots;        /* SmHeaderSlot */
 	GPtrArray *problems;  /* char *, "file:line: message" */
 	GPtrArray *unknown;   /* char *, "file:line: directive" */
+	GPtrArray *unsupported; /* char *, "file:line: NAME eval:..." */
+	guint defined[SM_RULE_N_KINDS]; /* rules defined (usable), run or not */
+	guint skipped_lines;  /* lines in false if/ifplugin blocks */
+	guint skipped[SM_RULE_N_KINDS]; /* rules defined there (eval: ones aside) */
+	guint score_set;
 } SmRuleSet;
+
+/* SpamAssassin's score set for sortmail: (network tests ? 1 : 0); there is
+ * no Bayes. Network tests are the DNS blocklists when configured. */
+guint sm_rules_score_set(gboolean network_tests);
 
 /* Loads @paths in order: files, or directories whose *.cf files are read in
  * name order. Returns NULL with @error when one cannot be read. */
 SmRuleSet *sm_rules_load(const char *const *paths, guint score_set, GError **error);
 void sm_rules_free(SmRuleSet *set);
+
+/* Compiles every regex now; what does not compile is added to problems
+ * (and never matches). Returns how many rules run, those aside. */
+guint sm_rules_compile_all(SmRuleSet *set);
+
+/* ---- running (match.c) ------------------------------------------------- */
+
+/* Runs every rule of @set over @r. Returns the hit counts, one per rule of
+ * set->rules (0: no hit); newly allocated, g_free() it. */
+guint *sm_rules_run(SmRuleSet *set, SmRender *r);
+
+/* The regex of @rule, compiled (and JIT-compiled) as needed; NULL when it
+ * does not compile, which is recorded once in @set's problems. */
+SmRegex *sm_rules_regex(SmRuleSet *set, SmScoreRule *rule);
 
 #endif

@@ -47,12 +47,31 @@ char *sm_scorer_fingerprint(SmScorer *s);
  * caller): score, threshold, is_spam, rule names, scored_at, source SCORED. */
 gboolean sm_scorer_score(SmScorer *s, const SmMessage *m, SmVerdict *out, GError **error);
 
+/* Rule kinds, as SmScorerReport counts them. */
+typedef enum {
+	SM_SCORE_KIND_HEADER,
+	SM_SCORE_KIND_BODY,
+	SM_SCORE_KIND_RAWBODY,
+	SM_SCORE_KIND_URI,
+	SM_SCORE_KIND_FULL,
+	SM_SCORE_KIND_META,
+	SM_SCORE_KIND_MIMEHEADER,
+	SM_SCORE_KINDS
+} SmScoreKind;
+
 /* What loading the rules left behind, for `sortmail check --rules` and tests.
- * Everything is borrowed from the scorer and valid until sm_scorer_free(). */
+ * Everything is borrowed from the scorer and valid until sm_scorer_free().
+ * Getting a report compiles every rule, so that problems lists the regexes
+ * that do not compile. */
 typedef struct {
 	guint rules;               /* rules that will run (defined, compiled, score != 0) */
 	const GPtrArray *problems; /* char *, "file:line: message": rules skipped, bad lines */
 	const GPtrArray *unknown;  /* char *, "file:line: directive": not understood, ignored */
+	guint kinds[SM_SCORE_KINDS]; /* rules defined, per kind (run or not) */
+	const GPtrArray *unsupported; /* char *, "file:line: kind NAME eval:...": never run */
+	guint skipped_lines;       /* lines in if/ifplugin blocks whose condition is false */
+	guint skipped_kinds[SM_SCORE_KINDS]; /* rules defined in them, per kind */
+	guint score_set;           /* SpamAssassin's score set in use (0..3) */
 } SmScorerReport;
 
 /* Loads the module and the rules now if not done yet (as the first
@@ -63,7 +82,7 @@ gboolean sm_scorer_report(SmScorer *s, SmScorerReport *out, GError **error);
 
 /* The module exports one symbol, SM_SCORE_MODULE_SYMBOL, of this type. */
 #define SM_SCORE_MODULE_SYMBOL "sm_score_module_v1"
-#define SM_SCORE_MODULE_ABI 2
+#define SM_SCORE_MODULE_ABI 3
 
 /* What the module's load() gets; all borrowed for the duration of the call. */
 typedef struct {

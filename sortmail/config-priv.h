@@ -24,4 +24,8 @@ gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **
 
 void sm_rule_free(SmRule *r);
 
+/* Digits with an optional s, m, h or d, from 1 second to 366 days, into
+ * seconds; FALSE when @s is not one. */
+gboolean sm_config_parse_duration(const char *s, guint *out);
+
 #endif

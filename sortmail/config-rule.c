@@ -4,9 +4,13 @@
  * like procmail), exactly one action, and a folder name that is either valid
  * now or contains '$' and will be expanded and validated by sm_decide(), in
  * which case the rule has a "to" condition to take the captures from.
+ * A rule that asks for a reply names a valid template name, and the reply
+ * options (every, vacation, reply-from) appear only in such a rule; a reply
+ * rule without an action files into the inbox.
  */
 #include "config.h"
 #include "sortmail/config-priv.h"
+#include "templates/templates.h"
 
 #include <string.h>
 
@@ -26,6 +30,8 @@ void sm_rule_free(SmRule *r)
 	if (r->conds)
 		g_ptr_array_free(r->conds, TRUE);
 	g_free(r->folder);
+	g_free(r->autorespond);
+	g_free(r->reply_from);
 	g_free(r);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmRule, sm_rule_free)
@@ -110,6 +116,75 @@ static gboolean check_folder(SmConfigParser *p, SmRule *r, GError **error)
 	                      "condition to take it from", r->folder);
 }
 
+/* The reply's From address goes into a header and onto sendmail's command
+ * line: a bare address, local@domain, nothing that could quote, comment or
+ * separate. */
+static gboolean address_plain(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	if (!at || at == a || !at[1] || a[0] == '-')
+		return FALSE;
+	for (const char *q = a; *q; q++)
+		if ((guchar)*q <= ' ' || (guchar)*q >= 0x7f || strchr("<>()[],;:\\\"", *q))
+			return FALSE;
+	return TRUE;
+}
+
+#define REPLY_EVERY_DEFAULT (7 * 86400)
+
+/* The reply items; *@i is past the keyword. FALSE with @error, or when @item
+ * is not one (then @error stays unset). */
+static gboolean parse_reply_item(SmConfigParser *p, SmRule *r, const char *item,
+                                 char **args, guint n, guint *i, gboolean *known,
+                                 GError **error)
+{
+	*known = TRUE;
+	if (strcmp(item, "vacation") == 0) {
+		r->vacation = TRUE;
+		return TRUE;
+	}
+	if (strcmp(item, "autorespond") != 0 && strcmp(item, "every") != 0 &&
+	    strcmp(item, "reply-from") != 0) {
+		*known = FALSE;
+		return TRUE;
+	}
+	if (*i >= n)
+		return sm_config_fail(p, error, "'%s' needs an argument", item);
+	const char *arg = args[(*i)++];
+	if (strcmp(item, "autorespond") == 0) {
+		if (r->autorespond)
+			return sm_config_fail(p, error, "a rule takes one 'autorespond'");
+		if (!sm_template_name_valid(arg))
+			return sm_config_fail(p, error, "bad template name '%s' (letters, digits, "
+			                      "'_', '-', '.'; no leading dot, no '..')", arg);
+		r->autorespond = g_strdup(arg);
+	} else if (strcmp(item, "every") == 0) {
+		if (!sm_config_parse_duration(arg, &r->reply_every))
+			return sm_config_fail(p, error, "bad duration '%s' (e.g. 12h, 7d)", arg);
+	} else {
+		if (!address_plain(arg))
+			return sm_config_fail(p, error, "bad reply-from address '%s'", arg);
+		g_free(r->reply_from);
+		r->reply_from = g_strdup(arg);
+	}
+	return TRUE;
+}
+
+/* Reply options without a reply are a mistake worth reporting. */
+static gboolean check_reply(SmConfigParser *p, SmRule *r, GError **error)
+{
+	if (r->autorespond) {
+		if (!r->reply_every)
+			r->reply_every = REPLY_EVERY_DEFAULT;
+		return TRUE;
+	}
+	if (r->reply_every || r->vacation || r->reply_from)
+		return sm_config_fail(p, error, "'%s' needs 'autorespond' in the same rule",
+		                      r->reply_every ? "every" : r->vacation ? "vacation"
+		                                                             : "reply-from");
+	return TRUE;
+}
+
 gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **error)
 {
 	g_autoptr(SmRule) r = g_new0(SmRule, 1);
@@ -141,9 +216,17 @@ gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **
 		} else if (strcmp(item, "even-spam") == 0) {
 			r->even_spam = TRUE;
 		} else {
-			return sm_config_fail(p, error, "unknown rule item '%s'", item);
+			gboolean known;
+			if (!parse_reply_item(p, r, item, args, n, &i, &known, error))
+				return FALSE;
+			if (!known)
+				return sm_config_fail(p, error, "unknown rule item '%s'", item);
 		}
 	}
+	if (!check_reply(p, r, error))
+		return FALSE;
+	if (!have_action && r->autorespond)
+		set_action(p, r, &have_action, SM_ACTION_FOLDER, "inbox", error);
 	if (!have_action)
 		return sm_config_fail(p, error, "rule has no action (folder, inbox or discard)");
 	if (!check_folder(p, r, error))

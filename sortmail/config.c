@@ -77,6 +77,11 @@ static SmConfig *config_new(const SmEnvelope *env)
 	c->cache_ttl = 86400;
 	c->cache_wait = 30;
 	c->duplicates = TRUE;
+	c->sendmail = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(c->sendmail, g_strdup("/usr/sbin/sendmail"));
+	c->sendmail_timeout = 60;
+	c->templates_dir = g_build_filename(home_of(env), ".sortmail", "templates", NULL);
+	c->reply_memory = g_build_filename(home_of(env), ".sortmail", "replied.db", NULL);
 	return c;
 }
 
@@ -97,6 +102,9 @@ void sm_config_free(SmConfig *c)
 	g_free(c->log_file);
 	g_free(c->scorer_module);
 	g_free(c->cache_path);
+	g_ptr_array_free(c->sendmail, TRUE);
+	g_free(c->templates_dir);
+	g_free(c->reply_memory);
 	g_free(c);
 }
 
@@ -307,6 +315,9 @@ static gboolean kw_scorer_setting(SmConfigParser *p, const char *kw, char **args
 
 /* The scorer's keywords. A helper adds its keyword here and handles it in score/. */
 static const char *const scorer_keywords[] = {
+	"spamd", "spamd-timeout", "spamd-mode", "spamd-user",  /* score/spamd.c */
+	"dns-server", "dns-timeout", "trusted-networks", "dnsbl", "uribl",
+	"dnsbl-all-relays",                                     /* score/dnsbl.c */
 	NULL
 };
 
@@ -320,7 +331,7 @@ static gboolean parse_yes_no(SmConfigParser *p, const char *kw, const char *arg,
 }
 
 /* Digits with an optional s, m, h or d; between 1 second and a year. */
-static gboolean parse_duration(const char *s, guint *out)
+gboolean sm_config_parse_duration(const char *s, guint *out)
 {
 	char *end = NULL;
 	if (!g_ascii_isdigit(*s))
@@ -352,7 +363,7 @@ static gboolean kw_cache(SmConfigParser *p, char **args, guint n, GError **error
 
 static gboolean kw_cache_ttl(SmConfigParser *p, char **args, guint n, GError **error)
 {
-	if (!parse_duration(args[0], &p->c->cache_ttl))
+	if (!sm_config_parse_duration(args[0], &p->c->cache_ttl))
 		return sm_config_fail(p, error, "bad duration '%s' (e.g. 3600, 90m, 24h, 7d)",
 		                      args[0]);
 	return TRUE;
@@ -360,7 +371,7 @@ static gboolean kw_cache_ttl(SmConfigParser *p, char **args, guint n, GError **e
 
 static gboolean kw_cache_wait(SmConfigParser *p, char **args, guint n, GError **error)
 {
-	if (!parse_duration(args[0], &p->c->cache_wait) || p->c->cache_wait > 600)
+	if (!sm_config_parse_duration(args[0], &p->c->cache_wait) || p->c->cache_wait > 600)
 		return sm_config_fail(p, error, "bad duration '%s' (1 s to 10 m)", args[0]);
 	return TRUE;
 }
@@ -368,6 +379,36 @@ static gboolean kw_cache_wait(SmConfigParser *p, char **args, guint n, GError **
 static gboolean kw_duplicates(SmConfigParser *p, char **args, guint n, GError **error)
 {
 	return parse_yes_no(p, "duplicates", args[0], &p->c->duplicates, error);
+}
+
+/* The command is run without a shell, so its path must be absolute. */
+static gboolean kw_sendmail(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	if (!g_path_is_absolute(args[0]))
+		return sm_config_fail(p, error, "'sendmail' needs an absolute path, not '%s'",
+		                      args[0]);
+	g_ptr_array_set_size(p->c->sendmail, 0);
+	for (guint i = 0; i < n; i++)
+		g_ptr_array_add(p->c->sendmail, g_strdup(args[i]));
+	return TRUE;
+}
+
+static gboolean kw_sendmail_timeout(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	if (!sm_config_parse_duration(args[0], &p->c->sendmail_timeout) ||
+	    p->c->sendmail_timeout > 600)
+		return sm_config_fail(p, error, "bad duration '%s' (1 s to 10 m)", args[0]);
+	return TRUE;
+}
+
+static gboolean kw_templates_dir(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	return set_path(p, &p->c->templates_dir, args[0], error);
+}
+
+static gboolean kw_reply_memory(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	return set_path(p, &p->c->reply_memory, args[0], error);
 }
 
 static const struct {
@@ -392,6 +433,10 @@ static const struct {
 	{ "cache-ttl",      1, 1,          kw_cache_ttl },
 	{ "cache-wait",     1, 1,          kw_cache_wait },
 	{ "duplicates",     1, 1,          kw_duplicates },
+	{ "sendmail",       1, G_MAXUINT,  kw_sendmail },
+	{ "sendmail-timeout", 1, 1,        kw_sendmail_timeout },
+	{ "templates-dir",  1, 1,          kw_templates_dir },
+	{ "reply-memory",   1, 1,          kw_reply_memory },
 	{ "rule",           1, G_MAXUINT,  sm_config_parse_rule },
 };
 

@@ -6,6 +6,9 @@
  * the spam verdict comes first (ube for personal addresses, ubetrap for the
  * rest) unless the matching rule says even-spam; then the rule's action; then
  * the inbox. The scorer is called at most once, and only when needed.
+ * A matching rule that says autorespond is passed on as the decision's reply;
+ * whether a reply is actually sent is decided after filing (autorespond.c,
+ * the reply memory).
  */
 #include "config.h"
 #include "sortmail/sortmail.h"
@@ -118,8 +121,14 @@ static void score_message(const SmMessage *m, SmScoreFunc score, gpointer user,
 		g_string_append(note, "no scorer; ");
 		return;
 	}
-	if (score(m, &out->verdict, user, &error))
+	if (score(m, &out->verdict, user, &error)) {
+		/* A verdict made without one of its parts (spamd down, ...). */
+		if (out->verdict.note) {
+			out->degraded = TRUE;
+			g_string_append_printf(note, "%s; ", out->verdict.note);
+		}
 		return;
+	}
 	/* Whatever the scorer left behind is not a verdict. */
 	sm_verdict_clear(&out->verdict);
 	sm_verdict_init(&out->verdict);
@@ -154,6 +163,10 @@ void sm_decide(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
 	} else {
 		apply_rule(r, rcpt, out, note);
 	}
+	/* Asked for even when spam overrode the action: the reply step then
+	 * logs "suppressed: spam" rather than nothing at all. */
+	if (r && r->autorespond)
+		out->reply = r;
 	out->note = g_string_free(note, FALSE);
 }
 

@@ -7,5 +7,7 @@ sortmail_libsmsort_la_SOURCES = \
 	sortmail/config-rule.c \
 	sortmail/recipient.c \
 	sortmail/folder.c \
-	sortmail/decide.c
-sortmail_libsmsort_la_LIBADD = common/libsmcommon.la
+	sortmail/decide.c \
+	sortmail/autorespond.c
+# templates/ for sm_template_name_valid() (rule lines name templates).
+sortmail_libsmsort_la_LIBADD = common/libsmcommon.la templates/libsmtemplates.la

@@ -67,6 +67,11 @@ typedef struct {
 	char *folder;          /* SM_ACTION_FOLDER; may contain $1..$9 from the last "to" */
 	gboolean noscore;      /* trusted: never scored */
 	gboolean even_spam;    /* applies to spam too (otherwise spam goes to ube/ubetrap) */
+	/* Automatic reply (see sm_autorespond_veto() and sortmail-templates(5)). */
+	char *autorespond;     /* template name (valid as a template name); NULL: no reply */
+	guint reply_every;     /* seconds: at most one reply per sender and template; 7 d */
+	gboolean vacation;     /* only when a personal address is in To/Cc */
+	char *reply_from;      /* the reply's From address; NULL: the original recipient */
 } SmRule;
 
 typedef struct {
@@ -97,6 +102,12 @@ typedef struct {
 	guint cache_ttl;         /* seconds a verdict or a filing stays fresh; default 86400 */
 	guint cache_wait;        /* seconds to wait for another delivery's verdict; default 30 */
 	gboolean duplicates;     /* do not file one message twice per recipient; default TRUE */
+	/* Automatic replies. */
+	GPtrArray *sendmail;     /* char *, the submission command and its first arguments;
+	                          * default "/usr/sbin/sendmail" */
+	guint sendmail_timeout;  /* seconds the command may take; default 60 */
+	char *templates_dir;     /* the user's templates; default ~/.sortmail/templates */
+	char *reply_memory;      /* the reply memory (GDBM); default ~/.sortmail/replied.db */
 } SmConfig;
 
 /* Reads @path. A NULL @path or a missing file gives the defaults (with @env's recipient as the
@@ -159,6 +170,9 @@ typedef struct {
 	SmVerdict verdict;       /* source NONE when not scored */
 	char *note;              /* why, in a few words ("spam to trap address"); owned */
 	gboolean degraded;       /* something advisory failed (the scorer): log a warning */
+	const SmRule *reply;     /* the matching rule when it says autorespond, also when the
+	                          * verdict overrode its action (the reply step then says why
+	                          * it does not answer); NULL: no reply asked for */
 } SmDecision;
 
 /* Decides where @m goes. Never fails: anything odd ends in "inbox" with a note. */
@@ -166,5 +180,21 @@ void sm_decide(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                const char *original_recipient, SmScoreFunc score, gpointer user,
                SmDecision *out);
 void sm_decision_clear(SmDecision *d);
+
+/* ---- automatic replies: when not to answer -------------------------------- */
+
+/* Why a reply asked for by rule @r must not be sent, or NULL when it may be.
+ * The answer is a short fixed code for the log ("spam", "null-sender",
+ * "auto-submitted", ...: the list is in autorespond.c and sortmail.conf(5));
+ * *@detail (may be NULL) gets the evidence, e.g. "Auto-Submitted: auto-replied",
+ * newly allocated, or NULL. Pure: looks only at its arguments. @v may be NULL
+ * (not scored). The reply memory (at most one reply per N days) is not
+ * checked here. */
+const char *sm_autorespond_veto(const SmConfig *c, const SmRule *r, const SmEnvelope *env,
+                                const SmMessage *m, const SmVerdict *v, char **detail);
+
+/* TRUE when one of the personal addresses of @c is among the addresses of the
+ * To and Cc headers of @m (the "vacation" condition). */
+gboolean sm_autorespond_addressed_to_me(const SmConfig *c, const SmMessage *m);
 
 #endif

@@ -71,39 +71,47 @@ message() {
 
 msg5k=$work/msg-5k.eml
 msg50m=$work/msg-50m.eml
-message "$msg5k" 4860
+cur=$work/cur.eml
+message "$msg5k" 4800
 message "$msg50m" 52428800
+
+# fresh.sh same|newid SRC: writes $cur, SRC with a new Delivered-To line, as
+# each copy of a burst arrives (so sortmail's duplicates journal files every
+# run); with newid also a new Message-ID, so that sortmail's verdict cache
+# misses and the message is scored. Runs before each timed run, untimed.
+cat >"$work/fresh.sh" <<EOF
+n=\$(date +%s%N)
+{ printf 'Delivered-To: bench+%s@localhost\\n' "\$n"
+  if [ "\$1" = newid ]; then
+	sed "s/^Message-ID: .*/Message-ID: <run-\$n@example.org>/" "\$2"
+  else
+	cat "\$2"
+  fi; } >$cur
+EOF
 
 home=$work/home
 mkdir -p "$home"
-mkmaildir "$work/sortmail-scored"
-mkmaildir "$work/sortmail-noscore"
-mkmaildir "$work/procmail"
-mkmaildir "$work/maildrop"
+for m in procmail maildrop sortmail-miss sortmail-onerule sortmail-hit sortmail-noscore; do
+	mkmaildir "$work/$m"
+done
 
-cat >"$work/sortmail-scored.conf" <<EOF
-maildir $work/sortmail-scored
-syslog no
-rule header Subject ^Weekly.report folder bench
-EOF
-cat >"$work/sortmail-noscore.conf" <<EOF
-maildir $work/sortmail-noscore
-syslog no
-rule header Subject ^Weekly.report folder bench noscore
-EOF
-# The scored path with one spam rule instead of the stock set: what loading
-# the scorer module costs, apart from compiling the rules.
-mkmaildir "$work/sortmail-onerule"
-cat >"$work/one-rule.cf" <<EOF
-body SM_BENCH_ONE /\bviagra\b/i
-score SM_BENCH_ONE 2.0
-EOF
-cat >"$work/sortmail-onerule.conf" <<EOF
-maildir $work/sortmail-onerule
-syslog no
-rules $work/one-rule.cf
-rule header Subject ^Weekly.report folder bench
-EOF
+# sortmail-conf NAME [EXTRA LINE]: a config filing the message into .bench.
+sortmail_conf() {
+	{
+		echo "maildir $work/sortmail-$1"
+		echo "syslog no"
+		[ $# -gt 2 ] && echo "$3"
+		echo "rule header Subject ^Weekly.report folder bench${2:+ $2}"
+	} >"$work/sortmail-$1.conf"
+}
+sortmail_conf miss ""
+sortmail_conf hit ""
+sortmail_conf noscore noscore
+# One spam rule instead of the stock set: what loading the scorer module
+# costs, apart from compiling the rules.
+printf 'body SM_BENCH_ONE /\\bviagra\\b/i\nscore SM_BENCH_ONE 2.0\n' >"$work/one-rule.cf"
+sortmail_conf onerule "" "rules $work/one-rule.cf"
+
 cat >"$work/procmailrc" <<EOF
 MAILDIR=$work/procmail
 DEFAULT=$work/procmail/
@@ -124,51 +132,78 @@ SORTMAIL_SCORER=$scorer SORTMAIL_DATADIR=$top/score
 export HOME USER LOGNAME SENDER RECIPIENT SORTMAIL_SCORER SORTMAIL_DATADIR
 unset ORIGINAL_RECIPIENT EXTENSION
 
-# The cases: NAME|MAILDIR|COMMAND (the command reads the message on stdin).
+# The cases: NAME|MAILDIR|same or newid (see fresh.sh)|COMMAND reading stdin.
 cases="\
-/bin/true (process start, reads nothing)||/bin/true
-procmail, one recipe|$work/procmail|procmail $work/procmailrc
-maildrop, one if|$work/maildrop|maildrop $work/mailfilter
-sortmail, scored rule|$work/sortmail-scored|$sortmail -c $work/sortmail-scored.conf
-sortmail, scored rule, one spam rule instead of the stock ones|$work/sortmail-onerule|$sortmail -c $work/sortmail-onerule.conf
-sortmail, noscore rule (cache-hit stand-in)|$work/sortmail-noscore|$sortmail -c $work/sortmail-noscore.conf"
+/bin/true (process start, reads nothing)||same|/bin/true
+procmail, one recipe|$work/procmail|same|procmail $work/procmailrc
+maildrop, one if|$work/maildrop|same|maildrop $work/mailfilter
+sortmail, cache miss: scored with the stock rules|$work/sortmail-miss|newid|$sortmail -c $work/sortmail-miss.conf
+sortmail, cache miss: scored with one rule|$work/sortmail-onerule|newid|$sortmail -c $work/sortmail-onerule.conf
+sortmail, cache hit (another copy of a scored message)|$work/sortmail-hit|same|$sortmail -c $work/sortmail-hit.conf
+sortmail, noscore rule (never scored)|$work/sortmail-noscore|same|$sortmail -c $work/sortmail-noscore.conf"
 
-clean_cmd() { [ -n "$1" ] && echo "rm -f $1/new/* $1/.bench/new/* $1/tmp/* $1/.bench/tmp/*" || echo ":"; }
+# prepare MAILDIR MODE SRC: the untimed step before each run.
+prepare() {
+	p="sh $work/fresh.sh $2 $3"
+	[ -n "$1" ] && p="$p && rm -f $1/new/* $1/.bench/new/* $1/tmp/* $1/.bench/tmp/*"
+	echo "$p"
+}
 
-# Check each configuration files the 5 KB message into .bench before timing it.
-check_case() { # NAME MAILDIR COMMAND
+# check_case NAME MAILDIR MODE COMMAND: one delivery must file one message.
+check_case() {
 	[ -n "$2" ] || return 0
-	sh -c "$(clean_cmd "$2")"
-	sh -c "$3 <$msg5k" || die "$1: exit $? on the check delivery"
+	sh -c "$(prepare "$2" "$3" "$msg5k")"
+	sh -c "$4 <$cur" || die "$1: exit $? on the check delivery"
 	n=$(find "$2/.bench/new" -type f | wc -l)
 	[ "$n" -eq 1 ] || die "$1: the check delivery left $n files in $2/.bench/new (want 1)"
 }
 
-# peak_rss COMMAND INPUT RUNS: the largest max-RSS (KB) of RUNS runs.
+# peak_rss PREPARE COMMAND RUNS: the largest max-RSS (KB) of RUNS runs.
 peak_rss() {
 	i=0 max=0
 	while [ "$i" -lt "$3" ]; do
-		kb=$(/usr/bin/time -f '%M' sh -c "exec $1 <$2" 2>&1 >/dev/null | tail -n 1)
+		sh -c "$1"
+		kb=$(/usr/bin/time -f '%M' sh -c "exec $2 <$cur" 2>&1 >/dev/null | tail -n 1)
 		[ "$kb" -gt "$max" ] && max=$kb
 		i=$((i + 1))
 	done
 	echo "$max"
 }
 
+sh "$work/fresh.sh" same "$msg5k"
+size5k=$(wc -c <"$cur")
+
+# via NAME PREPARE COMMAND: one more delivery with -v, whose log line says
+# which path the timed runs took (via=scored, cached or none).
+via() {
+	sh -c "$2"
+	sh -c "$3 -v <$cur" 2>&1 >/dev/null | tail -n 1 | awk -v name="$1" '{
+		out = ""
+		for (i = 1; i <= NF; i++)
+			if ($i ~ /^(delivered|duplicate|discarded|deferred)$/ || $i ~ /^(verdict|score|via|folder)=/)
+				out = out (out == "" ? "" : " ") $i
+		printf "| %s | `%s` |\n", name, out
+	}' >>"$vias"
+}
+
 # Taken before we add our own load: a busy machine makes the figures worthless.
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 echo "measuring: $runs runs per case (BENCH_RUNS), work tree $work" >&2
 results=$work/results
+vias=$work/vias
 : >"$results"
-printf '%s\n' "$cases" | while IFS='|' read -r name dir cmd; do
-	check_case "$name" "$dir" "$cmd"
+: >"$vias"
+printf '%s\n' "$cases" | while IFS='|' read -r name dir mode cmd; do
 	echo "  $name" >&2
-	hyperfine --style basic --warmup 20 --runs "$runs" --prepare "$(clean_cmd "$dir")" \
-		--export-csv "$work/h.csv" "$cmd <$msg5k" >>"$work/hyperfine.log" 2>&1 \
+	check_case "$name" "$dir" "$mode" "$cmd"
+	prep=$(prepare "$dir" "$mode" "$msg5k")
+	hyperfine --style basic --warmup 20 --runs "$runs" --prepare "$prep" \
+		--export-csv "$work/h.csv" "$cmd <$cur" >>"$work/hyperfine.log" 2>&1 \
 		|| die "hyperfine failed on $name; see $work/hyperfine.log"
-	sh -c "$(clean_cmd "$dir")"
-	rss=$(peak_rss "$cmd" "$msg5k" 10)
-	sh -c "$(clean_cmd "$dir")"
+	rss=$(peak_rss "$prep" "$cmd" 10)
+	case $cmd in
+	"$sortmail"*) via "$name" "$prep" "$cmd" ;;
+	esac
 	# command,mean,stddev,median,user,system,min,max (counted from the end:
 	# the command may hold commas)
 	tail -n 1 "$work/h.csv" | awk -F, -v name="$name" -v rss="$rss" '{
@@ -176,26 +211,19 @@ printf '%s\n' "$cases" | while IFS='|' read -r name dir cmd; do
 		>>"$results"
 done
 
-# sortmail's dry run names the path it took, to show the scored case really scored.
-via_scored=$("$sortmail" -n -c "$work/sortmail-scored.conf" <"$msg5k" || true)
-via_onerule=$("$sortmail" -n -c "$work/sortmail-onerule.conf" <"$msg5k" || true)
-via_noscore=$("$sortmail" -n -c "$work/sortmail-noscore.conf" <"$msg5k" || true)
-via_big=$("$sortmail" -n -c "$work/sortmail-scored.conf" <"$msg50m" || true)
-
 # ---- 50 MB ---------------------------------------------------------------
 # big NAME MAILDIR COMMAND: three deliveries of the 50 MB message under GNU time;
 # median wall and CPU, largest peak RSS.
 big() {
 	: >"$work/big.times"
 	for i in 1 2 3; do
-		sh -c "$(clean_cmd "$2")"
-		/usr/bin/time -o "$work/big.one" -f '%e %U %S %M' sh -c "exec $3 <$msg50m" \
+		sh -c "$(prepare "$2" same "$msg50m")"
+		/usr/bin/time -o "$work/big.one" -f '%e %U %S %M' sh -c "exec $3 <$cur" \
 			|| die "$1: the 50 MB delivery failed"
 		tail -n 1 "$work/big.one" >>"$work/big.times"
+		n=$(find "$2/.bench/new" "$2/new" -type f | wc -l)
+		[ "$n" -eq 1 ] || die "$1: the 50 MB delivery left $n files (want 1)"
 	done
-	n=$(find "$2/.bench/new" "$2/new" -type f | wc -l)
-	[ "$n" -eq 1 ] || die "$1: the 50 MB delivery left $n files (want 1)"
-	sh -c "$(clean_cmd "$2")"
 	wall=$(sort -n "$work/big.times" | sed -n 2p | cut -d' ' -f1)
 	cpu=$(awk '{ print $2 + $3 }' "$work/big.times" | sort -n | sed -n 2p)
 	rss=$(sort -n -k4 "$work/big.times" | tail -n 1 | cut -d' ' -f4)
@@ -205,8 +233,11 @@ big() {
 echo "  50 MB message" >&2
 big "procmail, one recipe" "$work/procmail" "procmail $work/procmailrc"
 big "maildrop, one if" "$work/maildrop" "maildrop $work/mailfilter"
-big "sortmail (above max-score-size: not scored)" "$work/sortmail-scored" \
-	"$sortmail -c $work/sortmail-scored.conf"
+big "sortmail (above max-score-size: not scored)" "$work/sortmail-miss" \
+	"$sortmail -c $work/sortmail-miss.conf"
+via "sortmail, 50 MB" "$(prepare "$work/sortmail-miss" same "$msg50m")" \
+	"$sortmail -c $work/sortmail-miss.conf"
+rm -f "$cur"
 
 # ---- report --------------------------------------------------------------
 fs=$(df -PT "$work" 2>/dev/null | awk 'NR == 2 { print $2 }')
@@ -220,12 +251,8 @@ case $load in
 esac
 echo "$(procmail -v 2>&1 | head -n 1 | cut -d' ' -f1-2); $(maildrop -v 2>&1 | head -n 1 | cut -d' ' -f1-2);" \
 	"$("$sortmail" --version 2>/dev/null | head -n 1)"
-echo "sortmail -n, scored rule:   $via_scored"
-echo "sortmail -n, one spam rule: $via_onerule"
-echo "sortmail -n, noscore rule:  $via_noscore"
-echo "sortmail -n, 50 MB:         $via_big"
 echo
-echo "One delivery of a $(wc -c <"$msg5k") byte message into a Maildir folder, $runs runs each:"
+echo "One delivery of a $size5k byte message into a Maildir folder, $runs runs each:"
 echo
 awk -F'|' '
 	{ name[NR] = $1; wall[NR] = $2; cpu[NR] = $3; sd[NR] = $4; rss[NR] = $5
@@ -244,3 +271,9 @@ echo
 awk -F'|' '
 	BEGIN { print "| delivery | wall | CPU user+sys | peak RSS |"; print "|---|---:|---:|---:|" }
 	{ printf "| %s | %.2f s | %.2f s | %.1f MB |\n", $1, $2, $3, $4 / 1024 }' "$work/big.results"
+echo
+echo "What sortmail's log line (-v) says of one more delivery of each sortmail case:"
+echo
+echo "| case | sortmail -v |"
+echo "|---|---|"
+cat "$vias"

@@ -156,7 +156,8 @@ sortmail_exec() {
 	[ -n "${env_extension+x}" ] && set -- "EXTENSION=$env_extension" "$@"
 	[ -n "${env_sender+x}" ] && set -- "SENDER=$env_sender" "$@"
 	[ -n "${env_recipient+x}" ] && set -- "RECIPIENT=$env_recipient" "$@"
-	for _v in SORTMAIL_SCORER SORTMAIL_DATADIR ASAN_OPTIONS UBSAN_OPTIONS \
+	for _v in SORTMAIL_SCORER SORTMAIL_DATADIR SORTMAIL_REPLY_MODULE \
+		SORTMAIL_STOCK_TEMPLATES ASAN_OPTIONS UBSAN_OPTIONS \
 		LSAN_OPTIONS LD_LIBRARY_PATH LD_PRELOAD; do
 		eval "[ -n \"\${$_v+x}\" ] && set -- \"$_v=\$$_v\" \"\$@\""
 	done

@@ -1,0 +1,281 @@
+/* match.c: running a rule set over one rendering (see "running" in rules.h).
+ *
+ * Each view of the message (a header, the body, the URIs...) is computed
+ * the first time a rule asks for it, once. Regexes are compiled on first
+ * use and JIT-compiled once used SM_RULES_JIT_AFTER times: compiling all of
+ * a large set up front would cost more than matching it on one message.
+ * Before that, the prefilter (prefilter.h) rules out most of them: a regex
+ * whose literals are absent from the text is neither compiled nor run.
+ *
+ * Meta rules run last, in dependency order (rules-finish.c). A meta that
+ * uses a rule that does not run here (unknown, eval:, disabled by a score
+ * of 0) is evaluated twice, with those rules as 0 and as 1, and hits only
+ * when both hit: it hits only if it would whatever they said. That is what
+ * SpamAssassin 4 does with rules it did not run.
+ */
+#include "config.h"
+#include "score/rules.h"
+#include "score/prefilter.h"
+
+#include <string.h>
+
+/* Matches a rule counts at most, with tflags multiple and no maxhits. */
+#define MAX_HITS 1000
+
+typedef struct {
+	SmRuleSet *set;
+	SmRender *render;
+	char **values;     /* header slots; NULL: missing (when known) */
+	gboolean *known;
+	GPtrArray **parts; /* header slots of MIME parts (mimeheader); NULL: not yet */
+	SmTrigrams *grams[SM_RULE_N_KINDS]; /* of the body, rawbody, URIs, full text */
+	GString *uri_text; /* the URIs, one per line, for their trigrams */
+} Run;
+
+/* Compiles @rule's regex if not done yet; FALSE when it does not compile. */
+static gboolean compile(SmRuleSet *set, SmScoreRule *rule)
+{
+	SmLazyRegex *lr = &rule->re;
+	if (lr->re)
+		return TRUE;
+	if (lr->broken || !lr->pattern)
+		return FALSE;
+	g_autoptr(GError) err = NULL;
+	lr->jit_after = strlen(lr->pattern) > SM_RULES_JIT_BIG ? SM_RULES_JIT_BIG_AFTER
+	                                                       : SM_RULES_JIT_AFTER;
+	lr->re = sm_regex_new(lr->pattern, lr->flags, &err);
+	if (!lr->re) {
+		lr->broken = TRUE;
+		g_ptr_array_add(set->problems, g_strdup_printf("%s: %s: %s", rule->where, rule->name,
+		                                               err->message));
+	}
+	return lr->re != NULL;
+}
+
+SmRegex *sm_rules_regex(SmRuleSet *set, SmScoreRule *rule)
+{
+	SmLazyRegex *lr = &rule->re;
+	if (!compile(set, rule))
+		return NULL;
+	if (++lr->uses == lr->jit_after)
+		sm_regex_jit(lr->re);
+	return lr->re;
+}
+
+guint sm_rules_compile_all(SmRuleSet *set)
+{
+	guint good = 0;
+	for (guint i = 0; i < set->rules->len; i++) {
+		SmScoreRule *rule = set->rules->pdata[i];
+		if (rule->re.pattern)
+			compile(set, rule);
+		good += !rule->re.broken;
+	}
+	return good;
+}
+
+static char *const *literals(SmScoreRule *rule)
+{
+	SmLazyRegex *lr = &rule->re;
+	if (!lr->analysed) {
+		lr->literals = sm_prefilter_literals(lr->pattern, lr->flags);
+		lr->analysed = TRUE;
+	}
+	return lr->literals;
+}
+
+/* The text @kind rules match, for the prefilter (the URIs: joined). */
+static const char *subject(Run *run, SmRuleKind kind, gsize *len)
+{
+	switch (kind) {
+	case SM_RULE_BODY: {
+		const GString *b = sm_render_body(run->render);
+		*len = b->len;
+		return b->str;
+	}
+	case SM_RULE_RAWBODY: {
+		const GString *b = sm_render_rawbody(run->render);
+		*len = b->len;
+		return b->str;
+	}
+	case SM_RULE_URI:
+		if (!run->uri_text) {
+			const GPtrArray *uris = sm_render_uris(run->render);
+			run->uri_text = g_string_new(NULL);
+			for (guint i = 0; i < uris->len; i++)
+				g_string_append_printf(run->uri_text, "%s\n", (char *)uris->pdata[i]);
+		}
+		*len = run->uri_text->len;
+		return run->uri_text->str;
+	default:
+		return sm_render_full(run->render, len);
+	}
+}
+
+/* FALSE when @rule's regex cannot match its text (body, rawbody, uri, full). */
+static gboolean may_match(Run *run, SmScoreRule *rule)
+{
+	char *const *lits = literals(rule);
+	if (!lits)
+		return TRUE;
+	if (!run->grams[rule->kind]) {
+		gsize len;
+		const char *text = subject(run, rule->kind, &len);
+		run->grams[rule->kind] = sm_trigrams_new(text, len);
+	}
+	return sm_trigrams_may_contain(run->grams[rule->kind], lits);
+}
+
+static const char *field_value(Run *run, guint slot)
+{
+	if (!run->known[slot]) {
+		const SmHeaderSlot *s = &g_array_index(run->set->slots, SmHeaderSlot, slot);
+		run->values[slot] = sm_render_header(run->render, s->field, s->form, s->pick);
+		run->known[slot] = TRUE;
+	}
+	return run->values[slot];
+}
+
+/* Matches of @re in @s[@start, @len), at most @max, none overlapping. */
+static guint count(SmRegex *re, const char *s, gsize len, gsize start, guint max)
+{
+	guint n = 0;
+	gsize pos = start, from, to;
+	while (n < max && pos <= len && sm_regex_find(re, s, len, pos, &from, &to)) {
+		n++;
+		pos = to > from ? to : to + 1;
+	}
+	return n;
+}
+
+static guint max_hits(const SmScoreRule *rule)
+{
+	if (!(rule->tflags & SM_TFLAG_MULTIPLE))
+		return 1;
+	return rule->maxhits ? rule->maxhits : MAX_HITS;
+}
+
+static guint header_hits(Run *run, SmScoreRule *rule)
+{
+	const char *v = field_value(run, rule->slot);
+	if (rule->exists)
+		return v != NULL;
+	if (!v)
+		v = rule->if_unset ? rule->if_unset : "";
+	gsize len = strlen(v);
+	char *const *lits = literals(rule);
+	if (lits && !sm_text_may_contain(v, len, lits))
+		return rule->negate ? 1 : 0;
+	SmRegex *re = sm_rules_regex(run->set, rule);
+	if (!re)
+		return 0;
+	if (rule->negate)
+		return !sm_regex_match(re, v, len);
+	return count(re, v, len, 0, max_hits(rule));
+}
+
+/* mimeheader: the field of each MIME part on its own. */
+static guint mimeheader_hits(Run *run, SmScoreRule *rule)
+{
+	guint slot = rule->slot;
+	if (!run->parts[slot]) {
+		const SmHeaderSlot *s = &g_array_index(run->set->slots, SmHeaderSlot, slot);
+		run->parts[slot] = sm_render_part_headers(run->render, s->field, s->form);
+	}
+	const GPtrArray *values = run->parts[slot];
+	char *const *lits = literals(rule);
+	guint max = max_hits(rule), n = 0;
+	for (guint i = 0; i < values->len && n < max; i++) {
+		const char *v = values->pdata[i];
+		gsize len = strlen(v);
+		if (lits && !sm_text_may_contain(v, len, lits))
+			continue;
+		SmRegex *re = sm_rules_regex(run->set, rule);
+		if (!re)
+			return 0;
+		n += count(re, v, len, 0, max - n);
+	}
+	return n;
+}
+
+static guint uri_hits(Run *run, SmScoreRule *rule, SmRegex *re)
+{
+	const GPtrArray *uris = sm_render_uris(run->render);
+	guint max = max_hits(rule), n = 0;
+	for (guint i = 0; i < uris->len && n < max; i++) {
+		const char *u = uris->pdata[i];
+		n += count(re, u, strlen(u), 0, max - n);
+	}
+	return n;
+}
+
+static guint meta_hits(const SmScoreRule *rule, const guint *hits)
+{
+	if (sm_meta_eval(rule->meta, hits, 0.0) == 0.0)
+		return 0;
+	return !sm_meta_has_unknown(rule->meta) || sm_meta_eval(rule->meta, hits, 1.0) != 0.0;
+}
+
+static guint rule_hits(Run *run, SmScoreRule *rule, const guint *hits)
+{
+	if (rule->kind == SM_RULE_META)
+		return meta_hits(rule, hits);
+	if (rule->kind == SM_RULE_HEADER)
+		return header_hits(run, rule);
+	if (rule->kind == SM_RULE_MIMEHEADER)
+		return mimeheader_hits(run, rule);
+	if (!may_match(run, rule))
+		return 0;
+	SmRegex *re = sm_rules_regex(run->set, rule);
+	if (!re)
+		return 0;
+	switch (rule->kind) {
+	case SM_RULE_BODY: {
+		const GString *body = sm_render_body(run->render);
+		gsize start = rule->tflags & SM_TFLAG_NOSUBJECT
+		              ? sm_render_body_subject_len(run->render) : 0;
+		return count(re, body->str, body->len, start, max_hits(rule));
+	}
+	case SM_RULE_RAWBODY: {
+		const GString *raw = sm_render_rawbody(run->render);
+		return count(re, raw->str, raw->len, 0, max_hits(rule));
+	}
+	case SM_RULE_URI:
+		return uri_hits(run, rule, re);
+	case SM_RULE_FULL: {
+		gsize len;
+		const char *full = sm_render_full(run->render, &len);
+		return count(re, full, len, 0, max_hits(rule));
+	}
+	default:
+		return 0;
+	}
+}
+
+guint *sm_rules_run(SmRuleSet *set, SmRender *r)
+{
+	guint n = set->slots->len;
+	Run run = {
+		.set = set,
+		.render = r,
+		.values = g_new0(char *, n + 1),
+		.known = g_new0(gboolean, n + 1),
+		.parts = g_new0(GPtrArray *, n + 1),
+	};
+	guint *hits = g_new0(guint, set->rules->len + 1);
+	for (guint i = 0; i < set->rules->len; i++)
+		hits[i] = rule_hits(&run, set->rules->pdata[i], hits);
+	for (guint i = 0; i < n; i++) {
+		g_free(run.values[i]);
+		if (run.parts[i])
+			g_ptr_array_free(run.parts[i], TRUE);
+	}
+	g_free(run.parts);
+	g_free(run.values);
+	g_free(run.known);
+	for (int k = 0; k < SM_RULE_N_KINDS; k++)
+		sm_trigrams_free(run.grams[k]);
+	if (run.uri_text)
+		g_string_free(run.uri_text, TRUE);
+	return hits;
+}
