@@ -85,9 +85,13 @@ static gint by_count(gconstpointer a, gconstpointer b, gpointer counts)
 	return ca != cb ? (ca < cb ? 1 : -1) : strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* One line: "WORD COUNT, WORD COUNT, ..." most frequent first. */
+/* Kinds of a count shown without -v. */
+#define SHOWN 8
+
+/* One line: "TITLE N (WORD COUNT, WORD COUNT, ...)", most frequent first; all
+ * of them with @all, else the first SHOWN. */
 static void print_counted(const char *title, const GPtrArray *lines,
-                          const char *(*key)(const char *))
+                          const char *(*key)(const char *), gboolean all)
 {
 	g_autoptr(GHashTable) counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (guint i = 0; i < lines->len; i++) {
@@ -103,9 +107,12 @@ static void print_counted(const char *title, const GPtrArray *lines,
 		g_ptr_array_add(keys, k);
 	g_ptr_array_sort_with_data(keys, by_count, counts);
 	printf("%s %u", title, lines->len);
-	for (guint i = 0; i < keys->len; i++)
+	guint shown = all ? keys->len : MIN(keys->len, SHOWN);
+	for (guint i = 0; i < shown; i++)
 		printf("%s%s %u", i ? ", " : " (", (char *)keys->pdata[i],
 		       GPOINTER_TO_UINT(g_hash_table_lookup(counts, keys->pdata[i])));
+	if (shown < keys->len)
+		printf(", and %u more kinds; -v lists them", keys->len - shown);
 	printf("%s\n", keys->len ? ")" : "");
 }
 
@@ -133,7 +140,8 @@ static void print_report(const SmConfig *c, const SmScorerReport *r, double ms,
 {
 	GString *files = g_string_new(NULL);
 	for (guint i = 0; i < c->rule_files->len; i++)
-		g_string_append_printf(files, "%s%s", i ? " " : "", (char *)c->rule_files->pdata[i]);
+		g_string_append_printf(files, "%s%s", i ? " " : "",
+		                       (char *)c->rule_files->pdata[i]);
 	printf("rules        %s\n", files->len ? files->str : "(the stock set)");
 	g_string_free(files, TRUE);
 	guint total = 0;
@@ -142,11 +150,11 @@ static void print_report(const SmConfig *c, const SmScorerReport *r, double ms,
 	printf("loaded       %u rules:", total);
 	for (int k = 0; k < SM_SCORE_KINDS; k++)
 		printf(" %s %u%s", kind_names[k], r->kinds[k], k + 1 < SM_SCORE_KINDS ? "," : "\n");
-	printf("will run     %u (the others score 0 or are sub-rules no scoring rule uses)\n",
-	       r->rules);
+	printf("will run     %u (the others score 0, do not compile, or are sub-rules no "
+	       "scoring rule uses)\n", r->rules);
 	printf("score set    %u\n", r->score_set);
 	printf("load time    %.1f ms (reading, and compiling every regex)\n", ms);
-	print_counted("unsupported  eval: rules", r->unsupported, eval_function);
+	print_counted("unsupported  eval: rules", r->unsupported, eval_function, verbose);
 	if (verbose)
 		print_list(r->unsupported);
 	guint skipped = 0;
@@ -156,8 +164,8 @@ static void print_report(const SmConfig *c, const SmScorerReport *r, double ms,
 	       "lacks,\n             defining %u rules:", r->skipped_lines, skipped);
 	for (int k = 0; k < SM_SCORE_KINDS; k++)
 		printf(" %s %u%s", kind_names[k], r->skipped_kinds[k],
-		       k + 1 < SM_SCORE_KINDS ? "," : " (and eval: rules)\n");
-	print_counted("ignored      directives", r->unknown, last_word);
+		       k + 1 < SM_SCORE_KINDS ? "," : ", besides eval: rules\n");
+	print_counted("ignored      directives", r->unknown, last_word, verbose);
 	if (verbose)
 		print_list(r->unknown);
 	printf("problems     %u%s\n", r->problems->len, r->problems->len ? ":" : "");

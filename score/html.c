@@ -184,7 +184,7 @@ static void each_attr(Html *x, const char *s, gsize len, AttrFn fn, gpointer use
 		while (i < len && (g_ascii_isspace(s[i]) || s[i] == '/'))
 			i++;
 		gsize n = i;
-		while (n < len && !g_ascii_isspace(s[n]) && s[n] != '=' && s[n] != '>' && s[n] != '/')
+		while (n < len && !g_ascii_isspace(s[n]) && !strchr("=>/", s[n]))
 			n++;
 		if (n == i) {
 			i++;
@@ -208,7 +208,8 @@ static void each_attr(Html *x, const char *s, gsize len, AttrFn fn, gpointer use
 			if (quote)
 				i++;
 			v = s + i;
-			while (i < len && (quote ? s[i] != quote : !g_ascii_isspace(s[i]) && s[i] != '>'))
+			while (i < len && (quote ? s[i] != quote
+			                         : !g_ascii_isspace(s[i]) && s[i] != '>'))
 				i++;
 			vlen = s + i - v;
 			if (quote && i < len)
@@ -243,7 +244,8 @@ static void find_hiding(Html *x, const char *name, const char *value, gsize vlen
                         gpointer user)
 {
 	gboolean *hides = user;
-	if (strcmp(name, "hidden") == 0 || (strcmp(name, "style") == 0 && hiding_style(value, vlen)))
+	if (strcmp(name, "hidden") == 0 ||
+	    (strcmp(name, "style") == 0 && hiding_style(value, vlen)))
 		*hides = TRUE;
 }
 

@@ -2,16 +2,26 @@
  *
  * Each view of the message (a header, the body, the URIs...) is computed
  * the first time a rule asks for it, once. Regexes are compiled on first
- * use and JIT-compiled once used SM_RULES_JIT_AFTER times: compiling all of
- * a large set up front would cost more than matching it on one message.
- * Before that, the prefilter (prefilter.h) rules out most of them: a regex
- * whose literals are absent from the text is neither compiled nor run.
+ * use, and JIT-compiled then or at their second use (SM_RULES_JIT_AFTER):
+ * compiling all of a large set up front would cost more than matching it
+ * on one message, and a delivery scores one message. Before that, the
+ * prefilter (prefilter.h) rules out most of them: a regex whose literals
+ * are absent from the text is neither compiled nor run. A ReplaceTags
+ * rule's regex is even made on first use (replacetags.c).
  *
- * Meta rules run last, in dependency order (rules-finish.c). A meta that
- * uses a rule that does not run here (unknown, eval:, disabled by a score
- * of 0) is evaluated twice, with those rules as 0 and as 1, and hits only
- * when both hit: it hits only if it would whatever they said. That is what
- * SpamAssassin 4 does with rules it did not run.
+ * Meta rules run last, in dependency order (rules-finish.c). A rule that
+ * SpamAssassin would have run but sortmail cannot (eval:, or of a plugin
+ * sortmail lacks) counts as 0 in metas: such checks find nothing most of
+ * the time, so "!EVAL_RULE" stays true as it mostly is in SpamAssassin. A
+ * meta using a rule that SpamAssassin would not run either (defined nowhere,
+ * or disabled by a score of 0) is evaluated twice, with those rules as 0 and
+ * as 1, and hits only when both hit: it hits only if it would whatever they
+ * said, which is what SpamAssassin 4 does with rules it did not run.
+ *
+ * Only the rules that count are run for sure; a sub-rule ("__", or scored
+ * 0) runs when a meta asks for its value, which && and || do not do when
+ * their left operand decides (meta.c). Values are kept: each rule runs at
+ * most once per message.
  */
 #include "config.h"
 #include "score/rules.h"
@@ -22,6 +32,9 @@
 /* Matches a rule counts at most, with tflags multiple and no maxhits. */
 #define MAX_HITS 1000
 
+/* A hit count not computed yet. */
+#define UNSET G_MAXUINT
+
 typedef struct {
 	SmRuleSet *set;
 	SmRender *render;
@@ -30,12 +43,36 @@ typedef struct {
 	GPtrArray **parts; /* header slots of MIME parts (mimeheader); NULL: not yet */
 	SmTrigrams *grams[SM_RULE_N_KINDS]; /* of the body, rawbody, URIs, full text */
 	GString *uri_text; /* the URIs, one per line, for their trigrams */
+	guint *hits;       /* per rule; UNSET until run */
 } Run;
+
+static guint rule_value(Run *run, guint i);
+
+static void broken(SmRuleSet *set, SmScoreRule *rule, const GError *err)
+{
+	rule->re.broken = TRUE;
+	char *msg = g_strdup_printf("%s: %s: %s", rule->where, rule->name, err->message);
+	g_ptr_array_add(set->problems, msg);
+}
+
+/* A ReplaceTags rule's regex is made on first use (replacetags.c). */
+static void untag(SmRuleSet *set, SmScoreRule *rule)
+{
+	if (!rule->tagged)
+		return;
+	rule->tagged = FALSE;
+	g_autofree char *raw = sm_replace_expand(set->replace, rule, set->problems);
+	g_autoptr(GError) err = NULL;
+	if (raw && !sm_rules_set_regex(rule, raw, &err))
+		broken(set, rule, err);
+	g_clear_pointer(&rule->raw, g_free);
+}
 
 /* Compiles @rule's regex if not done yet; FALSE when it does not compile. */
 static gboolean compile(SmRuleSet *set, SmScoreRule *rule)
 {
 	SmLazyRegex *lr = &rule->re;
+	untag(set, rule);
 	if (lr->re)
 		return TRUE;
 	if (lr->broken || !lr->pattern)
@@ -44,11 +81,8 @@ static gboolean compile(SmRuleSet *set, SmScoreRule *rule)
 	lr->jit_after = strlen(lr->pattern) > SM_RULES_JIT_BIG ? SM_RULES_JIT_BIG_AFTER
 	                                                       : SM_RULES_JIT_AFTER;
 	lr->re = sm_regex_new(lr->pattern, lr->flags, &err);
-	if (!lr->re) {
-		lr->broken = TRUE;
-		g_ptr_array_add(set->problems, g_strdup_printf("%s: %s: %s", rule->where, rule->name,
-		                                               err->message));
-	}
+	if (!lr->re)
+		broken(set, rule, err);
 	return lr->re != NULL;
 }
 
@@ -74,10 +108,11 @@ guint sm_rules_compile_all(SmRuleSet *set)
 	return good;
 }
 
-static char *const *literals(SmScoreRule *rule)
+static char *const *literals(SmRuleSet *set, SmScoreRule *rule)
 {
 	SmLazyRegex *lr = &rule->re;
-	if (!lr->analysed) {
+	untag(set, rule);
+	if (!lr->analysed && !lr->broken) {
 		lr->literals = sm_prefilter_literals(lr->pattern, lr->flags);
 		lr->analysed = TRUE;
 	}
@@ -102,8 +137,10 @@ static const char *subject(Run *run, SmRuleKind kind, gsize *len)
 		if (!run->uri_text) {
 			const GPtrArray *uris = sm_render_uris(run->render);
 			run->uri_text = g_string_new(NULL);
-			for (guint i = 0; i < uris->len; i++)
-				g_string_append_printf(run->uri_text, "%s\n", (char *)uris->pdata[i]);
+			for (guint i = 0; i < uris->len; i++) {
+				g_string_append(run->uri_text, uris->pdata[i]);
+				g_string_append_c(run->uri_text, '\n');
+			}
 		}
 		*len = run->uri_text->len;
 		return run->uri_text->str;
@@ -115,7 +152,7 @@ static const char *subject(Run *run, SmRuleKind kind, gsize *len)
 /* FALSE when @rule's regex cannot match its text (body, rawbody, uri, full). */
 static gboolean may_match(Run *run, SmScoreRule *rule)
 {
-	char *const *lits = literals(rule);
+	char *const *lits = literals(run->set, rule);
 	if (!lits)
 		return TRUE;
 	if (!run->grams[rule->kind]) {
@@ -163,7 +200,7 @@ static guint header_hits(Run *run, SmScoreRule *rule)
 	if (!v)
 		v = rule->if_unset ? rule->if_unset : "";
 	gsize len = strlen(v);
-	char *const *lits = literals(rule);
+	char *const *lits = literals(run->set, rule);
 	if (lits && !sm_text_may_contain(v, len, lits))
 		return rule->negate ? 1 : 0;
 	SmRegex *re = sm_rules_regex(run->set, rule);
@@ -183,7 +220,7 @@ static guint mimeheader_hits(Run *run, SmScoreRule *rule)
 		run->parts[slot] = sm_render_part_headers(run->render, s->field, s->form);
 	}
 	const GPtrArray *values = run->parts[slot];
-	char *const *lits = literals(rule);
+	char *const *lits = literals(run->set, rule);
 	guint max = max_hits(rule), n = 0;
 	for (guint i = 0; i < values->len && n < max; i++) {
 		const char *v = values->pdata[i];
@@ -209,17 +246,23 @@ static guint uri_hits(Run *run, SmScoreRule *rule, SmRegex *re)
 	return n;
 }
 
-static guint meta_hits(const SmScoreRule *rule, const guint *hits)
+static double meta_value(gpointer user, guint slot)
 {
-	if (sm_meta_eval(rule->meta, hits, 0.0) == 0.0)
-		return 0;
-	return !sm_meta_has_unknown(rule->meta) || sm_meta_eval(rule->meta, hits, 1.0) != 0.0;
+	return rule_value(user, slot);
 }
 
-static guint rule_hits(Run *run, SmScoreRule *rule, const guint *hits)
+static guint meta_hits(Run *run, const SmScoreRule *rule)
+{
+	if (sm_meta_eval(rule->meta, meta_value, run, 0.0) == 0.0)
+		return 0;
+	return !sm_meta_has_unknown(rule->meta) ||
+	       sm_meta_eval(rule->meta, meta_value, run, 1.0) != 0.0;
+}
+
+static guint rule_hits(Run *run, SmScoreRule *rule)
 {
 	if (rule->kind == SM_RULE_META)
-		return meta_hits(rule, hits);
+		return meta_hits(run, rule);
 	if (rule->kind == SM_RULE_HEADER)
 		return header_hits(run, rule);
 	if (rule->kind == SM_RULE_MIMEHEADER)
@@ -252,6 +295,15 @@ static guint rule_hits(Run *run, SmScoreRule *rule, const guint *hits)
 	}
 }
 
+/* The hit count of rule @i, run now if not yet. Metas run after the metas
+ * they use (rules-finish.c), so this recursion ends. */
+static guint rule_value(Run *run, guint i)
+{
+	if (run->hits[i] == UNSET)
+		run->hits[i] = rule_hits(run, run->set->rules->pdata[i]);
+	return run->hits[i];
+}
+
 guint *sm_rules_run(SmRuleSet *set, SmRender *r)
 {
 	guint n = set->slots->len;
@@ -262,9 +314,15 @@ guint *sm_rules_run(SmRuleSet *set, SmRender *r)
 		.known = g_new0(gboolean, n + 1),
 		.parts = g_new0(GPtrArray *, n + 1),
 	};
-	guint *hits = g_new0(guint, set->rules->len + 1);
+	guint *hits = run.hits = g_new(guint, set->rules->len + 1);
 	for (guint i = 0; i < set->rules->len; i++)
-		hits[i] = rule_hits(&run, set->rules->pdata[i], hits);
+		hits[i] = UNSET;
+	for (guint i = 0; i < set->rules->len; i++)
+		if (((SmScoreRule *)set->rules->pdata[i])->scored)
+			rule_value(&run, i);
+	for (guint i = 0; i < set->rules->len; i++)
+		if (hits[i] == UNSET)
+			hits[i] = 0;
 	for (guint i = 0; i < n; i++) {
 		g_free(run.values[i]);
 		if (run.parts[i])

@@ -2,7 +2,10 @@
  *
  * A recursive-descent parser, one function per precedence level, emits the
  * operations in evaluation order; evaluating is one pass over them with a
- * small stack, so scoring a message never parses.
+ * small stack, so scoring a message never parses. && and || jump over their
+ * right operand when the left one decides (Perl gives the same values), so
+ * the rules there are not even asked for: a sub-rule that no meta needs on
+ * this message is never run (match.c).
  */
 #include "config.h"
 #include "score/meta.h"
@@ -19,13 +22,14 @@ typedef enum {
 	OP_NOT, OP_NEG,
 	OP_MUL, OP_DIV, OP_ADD, OP_SUB,
 	OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE,
-	OP_AND, OP_OR,
+	OP_AND, OP_OR,  /* jump to target when the top decides; else pop it */
 } OpCode;
 
 typedef struct {
 	OpCode op;
 	double num;     /* OP_NUM */
 	guint name;     /* OP_NAME: index into names / slots */
+	guint target;   /* OP_AND, OP_OR: the operation after the right operand */
 } Op;
 
 struct SmMeta {
@@ -195,16 +199,29 @@ static gboolean parse_eq(Parser *p)
 	return parse_level(p, parse_rel, ops, G_N_ELEMENTS(ops));
 }
 
+/* A level of && or ||: "a && b" is [a] AND(->end) [b] end. */
+static gboolean parse_logic(Parser *p, Level next, const char *tok, OpCode op)
+{
+	if (!next(p))
+		return FALSE;
+	while (accept(p, tok)) {
+		guint jump = p->m->ops->len;
+		emit(p, op);
+		if (!next(p))
+			return FALSE;
+		g_array_index(p->m->ops, Op, jump).target = p->m->ops->len;
+	}
+	return TRUE;
+}
+
 static gboolean parse_and(Parser *p)
 {
-	static const BinOp ops[] = { { "&&", OP_AND } };
-	return parse_level(p, parse_eq, ops, G_N_ELEMENTS(ops));
+	return parse_logic(p, parse_eq, "&&", OP_AND);
 }
 
 static gboolean parse_or(Parser *p)
 {
-	static const BinOp ops[] = { { "||", OP_OR } };
-	return parse_level(p, parse_and, ops, G_N_ELEMENTS(ops));
+	return parse_logic(p, parse_and, "||", OP_OR);
 }
 
 /* The deepest stack the program needs. */
@@ -282,13 +299,11 @@ static double binary(OpCode op, double a, double b)
 	case OP_GE:  return a >= b;
 	case OP_EQ:  return a == b;
 	case OP_NE:  return a != b;
-	case OP_AND: return a != 0.0 ? b : a;
-	case OP_OR:  return a != 0.0 ? a : b;
 	default:     g_assert_not_reached();
 	}
 }
 
-double sm_meta_eval(const SmMeta *m, const guint *hits, double unknown_value)
+double sm_meta_eval(const SmMeta *m, SmMetaValue value, gpointer user, double unknown_value)
 {
 	double small[32];
 	double *stack = m->stack <= G_N_ELEMENTS(small) ? small : g_new(double, m->stack);
@@ -301,9 +316,18 @@ double sm_meta_eval(const SmMeta *m, const guint *hits, double unknown_value)
 			break;
 		case OP_NAME: {
 			guint slot = m->slots ? m->slots[o->name] : SM_META_UNKNOWN;
-			stack[sp++] = slot == SM_META_UNKNOWN ? unknown_value : (double)hits[slot];
+			stack[sp++] = slot == SM_META_UNKNOWN ? unknown_value
+			              : slot == SM_META_ZERO ? 0.0 : value(user, slot);
 			break;
 		}
+		case OP_AND:
+		case OP_OR:
+			/* Perl: a && b is a when a is false, else b (|| the other way). */
+			if ((stack[sp - 1] != 0.0) == (o->op == OP_OR))
+				i = o->target - 1;
+			else
+				sp--;
+			break;
 		case OP_NOT:
 			stack[sp - 1] = stack[sp - 1] == 0.0;
 			break;

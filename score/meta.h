@@ -17,8 +17,10 @@
 
 #include <glib.h>
 
-/* A slot for a name that is not a rule that runs (see sm_meta_eval()). */
+/* Slots for names that are not rules that run (see sm_meta_eval()): a rule
+ * whose value is not known, and one that is taken to be 0. */
 #define SM_META_UNKNOWN G_MAXUINT
+#define SM_META_ZERO (G_MAXUINT - 1)
 
 typedef struct SmMeta SmMeta;
 
@@ -29,15 +31,21 @@ void sm_meta_free(SmMeta *m);
 /* The distinct rule names of @m, in order of first use (char *, owned by @m). */
 const GPtrArray *sm_meta_names(const SmMeta *m);
 
-/* Binds name i of sm_meta_names() to hits[@slots[i]]; SM_META_UNKNOWN for a
- * name that is not a rule that runs. */
+/* Binds name i of sm_meta_names() to hits[@slots[i]], or to one of the
+ * slots above. */
 void sm_meta_bind(SmMeta *m, const guint *slots);
 
 /* TRUE when a bound name is SM_META_UNKNOWN. */
 gboolean sm_meta_has_unknown(const SmMeta *m);
 
-/* The value of @m over @hits (bound first), names bound to SM_META_UNKNOWN
- * counting as @unknown_value. */
-double sm_meta_eval(const SmMeta *m, const guint *hits, double unknown_value);
+/* The value of the rule in @slot (a hit count), asked for only when the
+ * expression needs it. */
+typedef double (*SmMetaValue)(gpointer user, guint slot);
+
+/* The value of @m (bound first), each bound name's from @value, names bound
+ * to SM_META_UNKNOWN counting as @unknown_value, those bound to SM_META_ZERO
+ * as 0. The right operand of && and || is not evaluated when the left one
+ * decides. */
+double sm_meta_eval(const SmMeta *m, SmMetaValue value, gpointer user, double unknown_value);
 
 #endif

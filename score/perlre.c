@@ -20,8 +20,12 @@ static char closing_delimiter(char open)
  * and a backslash always takes the next character with it. NULL when missing. */
 static const char *find_close(const char *p, char open, char close)
 {
+	const char stops[] = { '\\', open, close, '\0' };
 	int depth = 0;
 	for (; *p; p++) {
+		p += strcspn(p, stops); /* patterns reach 200 KB (ReplaceTags) */
+		if (!*p)
+			return NULL;
 		if (*p == '\\') {
 			if (!p[1])
 				return NULL;
@@ -152,6 +156,15 @@ static gsize wide_escape(const char *p, GString *out)
 	return n;
 }
 
+/* TRUE when the class [@p, @e) names a code point in braces. */
+static gboolean class_is_wide(const char *p, const char *e)
+{
+	for (const char *q = p; q + 2 < e; q++)
+		if (q[0] == '\\' && (q[1] == 'x' || q[1] == 'N') && q[2] == '{')
+			return TRUE;
+	return FALSE;
+}
+
 /* Copies the class [@p, @e) (@e just past its ']'). A class naming code points
  * above 0xFF, which PCRE2 cannot take without UTF mode, becomes an
  * alternation of the rest of the class and their UTF-8 bytes:
@@ -159,14 +172,6 @@ static gsize wide_escape(const char *p, GString *out)
  * points are copied as they are (and do not compile). */
 static void copy_class(const char *p, const char *e, GString *out)
 {
-	/* The common case, quickly: nothing wide in it. */
-	gboolean wide = FALSE;
-	for (const char *q = p; q + 2 < e && !wide; q++)
-		wide = q[0] == '\\' && (q[1] == 'x' || q[1] == 'N') && q[2] == '{';
-	if (!wide) {
-		g_string_append_len(out, p, e - p);
-		return;
-	}
 	g_autoptr(GString) rest = g_string_new("[");
 	g_autoptr(GString) alts = g_string_new(NULL);
 	const char *q = p + 1;
@@ -232,40 +237,48 @@ static gboolean line_anchor(const char *p, GString *out)
 	return TRUE;
 }
 
+/* The runs between what is rewritten are copied as they are, in one piece. */
 static char *translate(const char *re, gsize len, gboolean lines)
 {
 	g_autofree char *in = g_strndup(re, len);
 	GString *out = g_string_sized_new(len + 8);
-	const char *p = in;
+	const char *p = in, *run = in;
 	while (*p) {
 		gsize n;
 		if (p[0] == '\\' && p[1] == 'Q') {
-			/* Quoted up to \E: copied whole, nothing inside is syntax. */
+			/* Quoted up to \E: nothing inside is syntax. */
 			const char *e = strstr(p + 2, "\\E");
-			const char *stop = e ? e + 2 : p + strlen(p);
-			g_string_append_len(out, p, stop - p);
-			p = stop;
-		} else if (p[0] == '\\' && (n = wide_escape(p, out))) {
-			p += n;
-		} else if (p[0] == '\\' && lines && line_anchor(p, out)) {
-			p += 2;
+			p = e ? e + 2 : p + strlen(p);
+		} else if (p[0] == '\\' && (p[1] == 'x' || p[1] == 'N') && p[2] == '{') {
+			g_string_append_len(out, run, p - run);
+			run = p;
+			n = wide_escape(p, out);
+			p += n ? n : 2;
+			if (n)
+				run = p;
+		} else if (p[0] == '\\' && lines && p[1] && strchr("AzZ", p[1])) {
+			g_string_append_len(out, run, p - run);
+			line_anchor(p, out);
+			run = p += 2;
 		} else if (p[0] == '\\') {
-			g_string_append_len(out, p, p[1] ? 2 : 1);
 			p += p[1] ? 2 : 1;
 		} else if (p[0] == '[') {
 			const char *e = class_end(p);
-			copy_class(p, e, out);
+			if (class_is_wide(p, e)) {
+				g_string_append_len(out, run, p - run);
+				copy_class(p, e, out);
+				run = e;
+			}
 			p = e;
-		} else if ((n = flag_group_len(p))) {
+		} else if (p[0] == '(' && (n = flag_group_len(p))) {
+			g_string_append_len(out, run, p - run);
 			copy_flag_group(p, n, out);
-			p += n;
+			run = p += n;
 		} else {
-			/* Up to the next character that may start something. */
-			gsize k = strcspn(p + 1, "\\[(");
-			g_string_append_len(out, p, k + 1);
-			p += k + 1;
+			p += 1 + strcspn(p + 1, "\\[(");
 		}
 	}
+	g_string_append_len(out, run, p - run);
 	return g_string_free(out, FALSE);
 }
 

@@ -45,9 +45,8 @@ static void append_addresses(GString *out, gboolean *first, InternetAddressList 
 	for (int i = 0; list && i < internet_address_list_length(list); i++) {
 		InternetAddress *a = internet_address_list_get_address(list, i);
 		if (INTERNET_ADDRESS_IS_GROUP(a)) {
-			append_addresses(out, first,
-			                 internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)),
-			                 form);
+			InternetAddressGroup *g = INTERNET_ADDRESS_GROUP(a);
+			append_addresses(out, first, internet_address_group_get_members(g), form);
 		} else if (form == SM_HDR_ADDR) {
 			append_line(out, first,
 			            internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));

@@ -12,8 +12,10 @@
  * what goes before each tag, between two tags that follow each other, and
  * after each tag. Tag values may use other tags (nested up to MAX_NESTING
  * deep, without pre, inter or post). replace_start and replace_end change
- * the "<" and ">". The replacing happens once every file is read, as in
- * SpamAssassin, so tags and rules may come in any order.
+ * the "<" and ">". Tags and rules may come in any order, as in SpamAssassin:
+ * the rules are only marked once every file is read, and a rule's regex is
+ * made when the rule is first used (match.c), since these regexes are long
+ * (up to 200 KB) and some are never needed.
  */
 #include "config.h"
 #include "score/rules-priv.h"
@@ -37,7 +39,8 @@ static SmReplaceTags *state(Parser *p)
 	if (!p->replace) {
 		SmReplaceTags *t = g_new0(SmReplaceTags, 1);
 		for (int k = 0; k < 4; k++)
-			t->values[k] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+			t->values[k] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+			                                     g_free);
 		t->rules = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 		t->expanded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 		t->start = g_strdup("<");
@@ -103,7 +106,8 @@ static void set_delimiter(Parser *p, const char *args, gboolean start)
 {
 	g_autofree char *w = sm_rules_next_word(&args);
 	if (!w || *args) {
-		sm_rules_problem(p, "%s: expected one string", start ? "replace_start" : "replace_end");
+		sm_rules_problem(p, "%s: expected one string",
+		                 start ? "replace_start" : "replace_end");
 		return;
 	}
 	char **d = start ? &state(p)->start : &state(p)->end;
@@ -201,17 +205,17 @@ static void expand_into(SmReplaceTags *t, const char *value, int depth, GString 
 
 /* "pre X", "inter X" or "post X": which, and the value of X (or "" and a
  * problem when there is none). -1 when @name is none of them. */
-static int marker(Parser *p, const SmScoreRule *r, const char *name, const char **value)
+static int marker(const SmReplaceTags *t, const SmScoreRule *r, const char *name,
+                  const char **value, GPtrArray *problems)
 {
 	static const char *const words[] = { NULL, "pre ", "inter ", "post " };
 	for (int k = PRE; k <= POST; k++) {
 		if (!g_str_has_prefix(name, words[k]))
 			continue;
-		*value = g_hash_table_lookup(p->replace->values[k], name + strlen(words[k]));
+		*value = g_hash_table_lookup(t->values[k], name + strlen(words[k]));
 		if (!*value) {
-			g_ptr_array_add(p->set->problems,
-			                g_strdup_printf("%s: %s: %s is not defined", r->where,
-			                                r->name, name));
+			g_ptr_array_add(problems, g_strdup_printf("%s: %s: %s is not defined",
+			                                          r->where, r->name, name));
 			*value = "";
 		}
 		return k;
@@ -219,10 +223,8 @@ static int marker(Parser *p, const SmScoreRule *r, const char *name, const char 
 	return -1;
 }
 
-/* @r's regex with its tags replaced; NULL when it has none. */
-static char *replaced(Parser *p, const SmScoreRule *r)
+char *sm_replace_expand(SmReplaceTags *t, const SmScoreRule *r, GPtrArray *problems)
 {
-	SmReplaceTags *t = p->replace;
 	const char *around[4] = { NULL, "", "", "" };
 	GString *out = g_string_new(NULL);
 	gboolean any = FALSE;
@@ -232,7 +234,7 @@ static char *replaced(Parser *p, const SmScoreRule *r)
 		gsize len;
 		gboolean tag = tag_at(t, s, name, &len);
 		const char *v = NULL;
-		int k = tag ? marker(p, r, name, &v) : -1;
+		int k = tag ? marker(t, r, name, &v, problems) : -1;
 		if (k >= 0) {
 			around[k] = v;
 		} else if (tag && (v = tag_value(t, name, 0))) {
@@ -258,22 +260,14 @@ static char *replaced(Parser *p, const SmScoreRule *r)
 	return g_string_free(out, FALSE);
 }
 
-void sm_replace_apply(Parser *p)
+void sm_replace_mark(Parser *p)
 {
 	if (!p->replace)
 		return;
 	for (guint i = 0; i < p->defined->len; i++) {
 		SmScoreRule *r = p->defined->pdata[i];
-		if (!r || !r->raw || !g_hash_table_contains(p->replace->rules, r->name))
-			continue;
-		g_autofree char *raw = replaced(p, r);
-		p->at = r->where;
-		if (raw && !sm_rules_reparse(p, r, raw)) {
-			/* What the tags made does not parse: the rule goes. */
-			g_hash_table_remove(p->by_name, r->name);
-			sm_rules_rule_free(r);
-			p->defined->pdata[i] = NULL;
-		}
-		p->at = NULL;
+		if (r && r->raw && g_hash_table_contains(p->replace->rules, r->name))
+			r->tagged = TRUE;
 	}
+	p->set->replace = g_steal_pointer(&p->replace);
 }

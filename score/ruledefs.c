@@ -3,6 +3,7 @@
 #include "config.h"
 #include "score/rules-priv.h"
 #include "score/perlre.h"
+#include "score/score.h"
 
 #include <string.h>
 
@@ -53,8 +54,8 @@ static char *rule_name(Parser *p, const char **args, const char *directive)
 		return NULL;
 	}
 	if (!valid_rule_name(name)) {
-		sm_rules_problem(p, "%s: bad rule name '%s' (letters, digits and _ only)", directive,
-		                 name);
+		sm_rules_problem(p, "%s: bad rule name '%s' (letters, digits and _ only)",
+		                 directive, name);
 		g_free(name);
 		return NULL;
 	}
@@ -213,34 +214,42 @@ static const struct {
 	[SM_RULE_RAWBODY] = { SM_PERLRE_LINES, 0 },
 };
 
-/* Parses the regex literal at @s into @r (compiled later, on first use);
- * *@end points after it. The literal is kept as written in r->raw until the
- * rules are finished (ReplaceTags rewrites some). */
-static gboolean regex_into(Parser *p, const char *s, SmScoreRule *r, const char **end)
+/* Reads the regex literal at @s into @r's pattern (compiled later, on
+ * first use); *@end points after it. */
+static gboolean read_regex(SmScoreRule *r, const char *s, const char **end, GError **error)
 {
-	g_autoptr(GError) err = NULL;
 	guint flags;
-	char *pattern = sm_perlre_parse(s, kind_regex[r->kind].options, &flags, end, &err);
-	if (!pattern) {
-		sm_rules_problem(p, "%s: %s", r->name, err->message);
+	char *pattern = sm_perlre_parse(s, kind_regex[r->kind].options, &flags, end, error);
+	if (!pattern)
 		return FALSE;
-	}
 	g_free(r->re.pattern);
 	r->re.pattern = pattern;
 	r->re.flags = flags & ~kind_regex[r->kind].ignored;
+	return TRUE;
+}
+
+/* read_regex() at parse time: problems recorded; the literal is kept as
+ * written in r->raw until the rules are finished (ReplaceTags uses it). */
+static gboolean regex_into(Parser *p, const char *s, SmScoreRule *r, const char **end)
+{
+	g_autoptr(GError) err = NULL;
+	if (!read_regex(r, s, end, &err)) {
+		sm_rules_problem(p, "%s: %s", r->name, err->message);
+		return FALSE;
+	}
 	g_free(r->raw);
 	r->raw = g_strndup(s, *end - s);
 	return TRUE;
 }
 
-gboolean sm_rules_reparse(Parser *p, SmScoreRule *r, const char *raw)
+gboolean sm_rules_set_regex(SmScoreRule *r, const char *raw, GError **error)
 {
 	const char *end = NULL;
-	g_autofree char *copy = g_strdup(raw);
-	if (!regex_into(p, copy, r, &end))
+	if (!read_regex(r, raw, &end, error))
 		return FALSE;
 	if (*end) {
-		sm_rules_problem(p, "%s: unexpected text after the regex: %s", r->name, end);
+		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_RULES,
+		            "unexpected text after the regex: %s", end);
 		return FALSE;
 	}
 	return TRUE;
@@ -343,7 +352,8 @@ static void dir_mimeheader(Parser *p, const char *args)
 	gboolean ok = FALSE;
 	const char *end = NULL;
 	if (!spec || !valid_field(spec, strlen(spec)))
-		sm_rules_problem(p, "mimeheader %s: expected a header name (:raw allowed)", r->name);
+		sm_rules_problem(p, "mimeheader %s: expected a header name (:raw allowed)",
+		                 r->name);
 	else if (strncmp(args, "=~", 2) != 0)
 		sm_rules_problem(p, "mimeheader %s: expected =~", r->name);
 	else

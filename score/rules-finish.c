@@ -16,6 +16,7 @@
 #define MAX_META_DEPTH 500
 
 #define NONE G_MAXUINT
+#define ZERO (G_MAXUINT - 1)
 
 typedef struct {
 	Parser *p;
@@ -74,8 +75,10 @@ static void report_orphan_scores(Parser *p)
 	}
 }
 
-/* The defined index of each name of meta @i, NONE for a name that is not a
- * rule that can run. */
+/* The defined index of each name of meta @i; for a name that is not a rule
+ * that can run, ZERO when it is a rule SpamAssassin would have run (an
+ * eval: one, or one in a block for a plugin sortmail lacks), NONE when it
+ * is no rule at all or a disabled one (see match.c). */
 static GArray *meta_deps(Graph *g, guint i)
 {
 	const GPtrArray *names = sm_meta_names(g->r[i]->meta);
@@ -86,10 +89,13 @@ static GArray *meta_deps(Graph *g, guint i)
 		guint j = idx ? GPOINTER_TO_UINT(idx) - 1 : NONE;
 		if (j != NONE && g->disabled[j])
 			j = NONE;
+		else if (!idx && (g_hash_table_contains(g->p->evals, name) ||
+		                  g_hash_table_contains(g->p->elsewhere, name)))
+			j = ZERO;
 		if (!idx && nowhere(g->p, name))
 			g_ptr_array_add(g->p->set->problems,
-			                g_strdup_printf("%s: meta %s: no rule named %s", g->r[i]->where,
-			                                g->r[i]->name, name));
+			                g_strdup_printf("%s: meta %s: no rule named %s",
+			                                g->r[i]->where, g->r[i]->name, name));
 		g_array_append_val(deps, j);
 	}
 	return deps;
@@ -135,7 +141,7 @@ static void walk(Graph *g, guint i)
 	const GArray *deps = g->deps[i];
 	for (guint k = 0; k < deps->len; k++) {
 		guint j = g_array_index(deps, guint, k);
-		if (j != NONE && g->r[j]->kind == SM_RULE_META)
+		if (j < ZERO && g->r[j]->kind == SM_RULE_META)
 			walk(g, j);
 	}
 	g_array_set_size(g->path, g->path->len - 1);
@@ -155,7 +161,7 @@ static gboolean *needed_rules(Graph *g)
 			continue;
 		for (guint d = 0; d < g->deps[i]->len; d++) {
 			guint j = g_array_index(g->deps[i], guint, d);
-			if (j != NONE && !g->broken[j])
+			if (j < ZERO && !g->broken[j])
 				needed[j] = TRUE;
 		}
 	}
@@ -187,7 +193,8 @@ static void keep(Graph *g, const gboolean *needed)
 			guint *slots = g_new(guint, deps->len + 1);
 			for (guint d = 0; d < deps->len; d++) {
 				guint j = g_array_index(deps, guint, d);
-				slots[d] = j == NONE ? SM_META_UNKNOWN : run_index[j];
+				slots[d] = j == NONE ? SM_META_UNKNOWN
+				           : j == ZERO ? SM_META_ZERO : run_index[j];
 			}
 			sm_meta_bind(g->r[i]->meta, slots);
 			g_free(slots);
@@ -200,7 +207,7 @@ static void keep(Graph *g, const gboolean *needed)
 
 void sm_rules_finish(Parser *p)
 {
-	sm_replace_apply(p);
+	sm_replace_mark(p);
 	report_orphan_scores(p);
 	/* Close the holes left by rules redefined as eval: (by_name follows). */
 	GPtrArray *all = p->defined;
@@ -211,7 +218,8 @@ void sm_rules_finish(Parser *p)
 			continue;
 		all->pdata[n++] = r;
 		g_hash_table_insert(p->by_name, r->name, GUINT_TO_POINTER(n));
-		g_clear_pointer(&r->raw, g_free);
+		if (!r->tagged)
+			g_clear_pointer(&r->raw, g_free);
 	}
 	Graph g = {
 		.p = p, .r = (SmScoreRule **)all->pdata, .n = n,

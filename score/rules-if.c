@@ -5,8 +5,8 @@
  *   if can(Mail::SpamAssassin::Conf::feature_bug6558_free) && (version > 4)
  *
  * Values are numbers: version is SM_RULES_SA_VERSION, plugin() is 1 for the
- * plugins below, can() is 0, comparisons and ! give 0 or 1, && and ||
- * combine truth. Anything else (perl_version, an unknown function) is not
+ * plugins below, can() is 1 for the capabilities below, comparisons and !
+ * give 0 or 1, && and || combine truth. Anything else (perl_version, an unknown function) is not
  * understood: the caller records a problem and takes the block as false.
  *
  * Which plugins count as loaded: those SpamAssassin loads by default on
@@ -20,6 +20,15 @@
  * (replacetags.c, mimeheader rules); the others (AskDNS, URIDNSBL,
  * URIDetail, HashBL) are not loaded: reading their blocks would give rules
  * that mean something else. Nor are those Debian does not load.
+ *
+ * can(Mail::SpamAssassin::Conf::X) asks whether SpamAssassin has feature X.
+ * It is true for the features of SpamAssassin 4's rule language that
+ * sortmail has too: rule sets use it to choose between a rule and its
+ * stand-in for older versions (93 of Debian's blocks choose
+ * feature_bug6558_free, "metas may count multiple hits", between
+ * "body __PILL_PRICE_01 ..." and "meta __PILL_PRICE_01 0"). Any other
+ * capability (capture rules, rules_matching(), :host modifiers, a plugin's
+ * functions) is false.
  */
 #include "config.h"
 #include "score/rules-priv.h"
@@ -29,6 +38,17 @@
 #define MAX_NESTING 32
 
 #define PLUGIN "Mail::SpamAssassin::Plugin::"
+
+#define CONF "Mail::SpamAssassin::Conf::"
+
+/* See the top. */
+static const char *const capabilities[] = {
+	CONF "feature_bug6558_free", CONF "feature_welcomelist_blocklist",
+	CONF "feature_blocklist_welcomelist", CONF "perl_min_version_5010000",
+	CONF "feature_header_first_last", CONF "feature_header_match_many",
+	CONF "has_tflags_nosubject",
+	NULL
+};
 
 /* See the top. */
 static const char *const implemented_plugins[] = {
@@ -64,9 +84,9 @@ static gboolean accept(Cond *c, const char *tok)
 	return TRUE;
 }
 
-static gboolean plugin_implemented(const char *name, gsize len)
+static gboolean listed(const char *const *list, const char *name, gsize len)
 {
-	for (const char *const *p = implemented_plugins; *p; p++)
+	for (const char *const *p = list; *p; p++)
 		if (strlen(*p) == len && strncmp(*p, name, len) == 0)
 			return TRUE;
 	return FALSE;
@@ -86,7 +106,7 @@ static double call(Cond *c, gboolean plugin)
 	gsize len = c->s - name;
 	if (!accept(c, ")"))
 		c->bad = TRUE;
-	return plugin && plugin_implemented(name, len);
+	return listed(plugin ? implemented_plugins : capabilities, name, len);
 }
 
 static double or_expr(Cond *c);
@@ -181,7 +201,7 @@ gboolean sm_rules_condition(Parser *p, const char *expr, gboolean plugin)
 			sm_rules_problem(p, "ifplugin: expected one plugin name");
 			return FALSE;
 		}
-		return plugin_implemented(name, strlen(name));
+		return listed(implemented_plugins, name, strlen(name));
 	}
 	Cond c = { .s = expr };
 	double v = or_expr(&c);

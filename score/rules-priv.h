@@ -19,8 +19,6 @@ typedef struct {
 	guint maxhits;
 } Tflags;
 
-typedef struct SmReplaceTags SmReplaceTags; /* replacetags.c */
-
 /* One open if/ifplugin block. */
 typedef struct {
 	gboolean outer;       /* the enclosing block is read */
@@ -73,9 +71,7 @@ gboolean sm_rules_defines(const char *directive);
 
 void sm_rules_rule_free(gpointer rule);
 
-/* Reads @raw as @r's regex again (ReplaceTags rewrote it); FALSE, with a
- * problem recorded, when it is no regex. */
-gboolean sm_rules_reparse(Parser *p, SmScoreRule *r, const char *raw);
+
 
 /* ---- rules-finish.c ---------------------------------------------------------- */
 
@@ -89,10 +85,9 @@ void sm_rules_finish(Parser *p);
 /* The function of a replace_* directive, or NULL. */
 SmDirectiveFn sm_replace_directive(const char *directive);
 
-/* Rewrites the regexes of the rules replace_rules named (before finishing). */
-void sm_replace_apply(Parser *p);
-
-void sm_replace_free(SmReplaceTags *t);
+/* Marks the rules replace_rules named (SmScoreRule.tagged) and hands the
+ * tags over to p->set (before finishing). */
+void sm_replace_mark(Parser *p);
 
 /* ---- rules-if.c -------------------------------------------------------------- */
 

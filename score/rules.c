@@ -149,8 +149,9 @@ static void skipped_line(Parser *p, const char *directive, const char *args)
 		return;
 	int kind = sm_rules_kind_of(directive);
 	if (strncmp(args, "eval:", 5) == 0)
-		g_ptr_array_add(p->set->unsupported, g_strdup_printf("%s:%u: %s %s %s", p->file,
-		                                                     p->line, directive, name, args));
+		g_ptr_array_add(p->set->unsupported,
+		                g_strdup_printf("%s:%u: %s %s %s", p->file, p->line, directive,
+		                                name, args));
 	else if (kind >= 0)
 		p->set->skipped[kind]++;
 	g_hash_table_add(p->elsewhere, name);
@@ -289,6 +290,7 @@ void sm_rules_free(SmRuleSet *set)
 	g_ptr_array_free(set->problems, TRUE);
 	g_ptr_array_free(set->unknown, TRUE);
 	g_ptr_array_free(set->unsupported, TRUE);
+	sm_replace_free(set->replace);
 	g_free(set);
 }
 

@@ -28,15 +28,17 @@
  * SmRuleSet.unsupported and never run.
  *
  * Conditions: "ifplugin P" and "if plugin(P)" are true for the plugins
- * SpamAssassin loads by default that add no rule syntax (rules-if.c says
- * which and why), false for the others; "if can(X)" is false; "version" is
- * SM_RULES_SA_VERSION; ! && || ( ) and comparisons combine them. Lines inside a false block are skipped, counted in
+ * SpamAssassin loads by default that add no rule syntax, and for those
+ * sortmail implements (ReplaceTags, MIMEHeader); "if can(X)" is true for the
+ * SpamAssassin 4 features sortmail has; rules-if.c says which and why.
+ * "version" is SM_RULES_SA_VERSION; ! && || ( ) and comparisons combine
+ * them. Lines inside a false block are skipped, counted in
  * SmRuleSet.skipped_lines, the rules they define in SmRuleSet.skipped (and
  * their eval: rules in unsupported too). "lang xx ..." lines are skipped
- * (translations).
- * required_score is checked and ignored: sortmail's threshold decides.
- * Other directives (report, add_header, loadplugin, priority, util_rb_*,
- * freemail_domains, whitelist_*, ...) are recorded in unknown.
+ * (translations). required_score is checked and ignored: sortmail's
+ * threshold decides. Other directives (report, add_header, loadplugin,
+ * priority, util_rb_*, freemail_domains, whitelist_*, ...) are recorded in
+ * unknown.
  *
  * Never fatal, per line: a rule that does not parse or compile is skipped
  * and recorded in problems as "file:line: message". Fatal: a file or
@@ -51,8 +53,9 @@
  * name replaces the earlier one; the last score line wins.
  *
  * Regexes are compiled when first used (match.c), not when loaded, and
- * JIT-compiled then too, big ones later (see SM_RULES_JIT_AFTER); a regex whose
- * literals (prefilter.h) are absent from the text is not run, nor compiled.
+ * JIT-compiled then too, big ones later (see SM_RULES_JIT_AFTER); a regex
+ * whose literals (prefilter.h) are absent from the text is not run, nor
+ * compiled.
  * sm_rules_compile_all() compiles everything now, to report what does not
  * compile (`sortmail check --rules`).
  */
@@ -83,10 +86,11 @@ const char *sm_rule_kind_name(SmRuleKind kind);
 #define SM_RULES_SA_VERSION 4.000001
 
 /* When a regex is JIT-compiled: on first use, since on one 5 KB message
- * JIT-compiling and matching costs less than interpreting already; but a
- * pattern longer than SM_RULES_JIT_BIG bytes (ReplaceTags makes them up to
- * 200 KB) costs more to JIT-compile than to interpret once, so it waits
- * for its second use (measured: match.c). */
+ * JIT-compiling and matching already costs less than interpreting (Debian's
+ * set, measured in instructions: 62M against 71M for the first message, 13M
+ * against 71M for each after); but a pattern longer than SM_RULES_JIT_BIG
+ * bytes (ReplaceTags makes them up to 200 KB) costs more to JIT-compile than
+ * to interpret once, so it waits for its second use. */
 #define SM_RULES_JIT_AFTER 1
 #define SM_RULES_JIT_BIG 4096
 #define SM_RULES_JIT_BIG_AFTER 2
@@ -128,7 +132,9 @@ typedef struct {
 	char *if_unset;       /* matched when the field is missing; NULL means "" */
 	SmLazyRegex re;
 	SmMeta *meta;         /* meta rules */
-	char *raw;            /* the regex as written; only while loading */
+	char *raw;            /* the regex as written; kept only while loading,
+	                       * and for tagged rules until first used */
+	gboolean tagged;      /* ReplaceTags: the regex is made from raw on first use */
 	double score;
 	gboolean scored;      /* counts: score != 0 and not a "__" sub-rule */
 	guint tflags;         /* SM_TFLAG_* */
@@ -136,6 +142,8 @@ typedef struct {
 	char *describe;       /* NULL when none */
 	char *where;          /* "file:line" of the definition */
 } SmScoreRule;
+
+typedef struct SmReplaceTags SmReplaceTags; /* replacetags.c */
 
 typedef struct {
 	/* SmScoreRule *, the rules that run, in evaluation order: every
@@ -150,6 +158,7 @@ typedef struct {
 	guint skipped_lines;  /* lines in false if/ifplugin blocks */
 	guint skipped[SM_RULE_N_KINDS]; /* rules defined there (eval: ones aside) */
 	guint score_set;
+	SmReplaceTags *replace; /* the tags, for tagged rules; NULL when none */
 } SmRuleSet;
 
 /* SpamAssassin's score set for sortmail: (network tests ? 1 : 0); there is
@@ -165,10 +174,21 @@ void sm_rules_free(SmRuleSet *set);
  * (and never matches). Returns how many rules run, those aside. */
 guint sm_rules_compile_all(SmRuleSet *set);
 
+/* Sets @r's regex (pattern and flags) from the literal @raw, read as @r's
+ * kind reads regexes; FALSE with @error when it is none or has more after
+ * it. (ruledefs.c) */
+gboolean sm_rules_set_regex(SmScoreRule *r, const char *raw, GError **error);
+
+/* ReplaceTags (replacetags.c): @r's raw regex with the tags replaced, NULL
+ * when it uses none; undefined <pre/inter/post X> go to @problems. */
+char *sm_replace_expand(SmReplaceTags *t, const SmScoreRule *r, GPtrArray *problems);
+void sm_replace_free(SmReplaceTags *t);
+
 /* ---- running (match.c) ------------------------------------------------- */
 
-/* Runs every rule of @set over @r. Returns the hit counts, one per rule of
- * set->rules (0: no hit); newly allocated, g_free() it. */
+/* Runs the rules of @set over @r: every one that counts, and the sub-rules
+ * metas need (match.c). Returns the hit counts, one per rule of set->rules
+ * (0: no hit, or not needed); newly allocated, g_free() it. */
 guint *sm_rules_run(SmRuleSet *set, SmRender *r);
 
 /* The regex of @rule, compiled (and JIT-compiled) as needed; NULL when it

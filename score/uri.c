@@ -101,7 +101,8 @@ static gsize take_word(const char *t, gsize len, gsize i, GPtrArray *out)
 {
 	for (gsize k = 0; k < G_N_ELEMENTS(schemes); k++) {
 		gsize n = strlen(schemes[k]);
-		if (has_prefix_ci(t + i, len - i, schemes[k]) && i + n < len && uri_char(t[i + n])) {
+		if (has_prefix_ci(t + i, len - i, schemes[k]) && i + n < len &&
+		    uri_char(t[i + n])) {
 			gsize e = uri_end(t, len, i);
 			g_ptr_array_add(out, g_strndup(t + i, e - i));
 			return e;
@@ -225,7 +226,8 @@ static const char *redirect_target(const char *uri)
 	if (!sep)
 		return NULL;
 	for (const char *p = sep + 3; *p; p++)
-		if (has_prefix_ci(p, strlen(p), "http://") || has_prefix_ci(p, strlen(p), "https://"))
+		if (g_ascii_strncasecmp(p, "http://", 7) == 0 ||
+		    g_ascii_strncasecmp(p, "https://", 8) == 0)
 			return p;
 	return NULL;
 }
@@ -252,11 +254,14 @@ static void canonicalise(Forms *f, const char *uri, int depth)
 	char *clean = cleaned(uri);
 	if (!clean)
 		return;
-	add(f, clean);
-	add(f, host_normalised(clean));
+	/* Every form is made before any is added: add() may free its argument. */
+	char *host = host_normalised(clean);
 	g_autofree char *decoded = percent_decode(clean, strlen(clean));
+	gboolean differs = strcmp(decoded, clean) != 0;
 	const char *target = redirect_target(decoded);
-	if (strcmp(decoded, clean) != 0)
+	add(f, clean);
+	add(f, host);
+	if (differs)
 		add(f, g_strdup(decoded));
 	if (target && depth < MAX_REDIRECTS)
 		canonicalise(f, target, depth + 1);

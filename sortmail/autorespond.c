@@ -163,11 +163,11 @@ typedef struct {
 static void finish_element(AddrScan *s)
 {
 	GString *addr = s->had_angle ? s->angle : s->bare;
+	/* "fred @ example.org" (folding may leave spaces) is fred@example.org */
 	g_autofree char *compact = g_strdup(addr->str);
-	g_strdelimit(compact, " \t", ' ');
 	char *w = compact;
 	for (const char *r = compact; *r; r++)
-		if (*r != ' ')
+		if (*r != ' ' && *r != '\t')
 			*w++ = *r;
 	*w = '\0';
 	if (*compact && sm_is_personal(s->c, compact))

@@ -179,7 +179,9 @@ static gboolean x_name_ok(const char *name)
 	return TRUE;
 }
 
-/* The headers of the template other than Subject and From (used elsewhere). */
+/* The headers of the template other than Subject and From (used elsewhere).
+ * One set to nothing is left out: a template may take back what an INCLUDE
+ * set. */
 static void set_template_headers(Builder *b, const SmTemplateResult *t)
 {
 	for (guint i = 0; t->headers && i < t->headers->len; i++) {
@@ -187,6 +189,8 @@ static void set_template_headers(Builder *b, const SmTemplateResult *t)
 		if (name_is(h->name, "Subject") || name_is(h->name, "From"))
 			continue;
 		g_autofree char *value = sm_reply_clean_value(h->value);
+		if (!*value)
+			continue;
 		if (name_is(h->name, "Reply-To")) {
 			set_reply_to(b, value);
 		} else if (name_is(h->name, "Organization") || name_is(h->name, "Content-Language")) {

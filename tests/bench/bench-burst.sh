@@ -16,6 +16,7 @@
 #   BENCH_RUNS         timed runs per single-delivery case (default 300)
 #   BENCH_PORT         spamd's port on 127.0.0.1 (default 27831)
 #   BENCH_BIG          0 skips the 110 KB bursts
+#   BENCH_CLASSIC      0 skips procmail + spamc + spamd in the bursts (no spamd)
 #
 # No file is deleted while anything is timed: on ext4 without a journal (as
 # here) creating a file gets slower for minutes after many files were deleted
@@ -31,6 +32,7 @@ bursts_slow=${BENCH_BURSTS_SLOW:-3}
 runs=${BENCH_RUNS:-300}
 port=${BENCH_PORT:-27831}
 big=${BENCH_BIG:-1}
+classic=${BENCH_CLASSIC:-1}
 sortmail=$build/lda/sortmail
 scorer=$build/score/.libs/sortmail-score.so
 
@@ -41,8 +43,9 @@ note() { echo "$*" >&2; }
 
 # ---- tools ---------------------------------------------------------------
 missing=
-for pair in hyperfine:hyperfine procmail:procmail spamassassin:spamassassin \
-	spamc:spamc spamd:spamd python3:python3; do
+pairs="hyperfine:hyperfine procmail:procmail python3:python3"
+[ "$classic" = 0 ] || pairs="$pairs spamassassin:spamassassin spamc:spamc spamd:spamd"
+for pair in $pairs; do
 	pkg=${pair%%:*} cmd=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
 done
@@ -200,22 +203,6 @@ cl_reset="if [ -e $cl/Maildir ]; then mv $cl/Maildir \$(mktemp -d $cl/old/XXXXXX
 		$cl/Maildir/.spam/tmp $cl/Maildir/.spam/new $cl/Maildir/.spam/cur"
 
 # ---- spamd ---------------------------------------------------------------
-# Debian's spamd with its stock rules, local tests only (-L: no DNS, no
-# network checks), two children, its own pid file, stopped on exit. As root
-# it runs as nobody (-u) and reads no per-user settings (-x). Its site config
-# is a copy of /etc/spamassassin with a writable Bayes path added (Debian's own
-# service has one, in debian-spamd's home): without it every check logs a
-# failed Bayes lock. Nothing outside the work tree is changed.
-site=$work/spamd-site
-state=$work/spamd-state
-cp -R /etc/spamassassin "$site"
-mkdir -p "$state"
-echo "bayes_path $state/bayes" >>"$site/local.cf"
-user_opt=
-if [ "$(id -u)" -eq 0 ]; then
-	user_opt="-u nobody"
-	chown nobody "$state"
-fi
 spamd_pidfile=$work/spamd.pid
 spamd_pid=
 cleanup() {
@@ -233,17 +220,37 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-# shellcheck disable=SC2086
-spamd -L -x $user_opt --siteconfigpath="$site" -i 127.0.0.1 -A 127.0.0.1 -p "$port" \
-	--max-children 2 -r "$spamd_pidfile" -s "$work/spamd.log" -d \
-	|| die "spamd did not start; see $work/spamd.log"
-i=0
-until [ -s "$spamd_pidfile" ] && spamc -K -d 127.0.0.1 -p "$port" >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ "$i" -lt 300 ] || die "spamd not answering on port $port after 30 s; see $work/spamd.log"
-	sleep 0.1
-done
-spamd_pid=$(cat "$spamd_pidfile")
+
+# Debian's spamd with its stock rules, local tests only (-L: no DNS, no
+# network checks), two children, its own pid file, stopped on exit. As root
+# it runs as nobody (-u) and reads no per-user settings (-x). Its site config
+# is a copy of /etc/spamassassin with a writable Bayes path added (Debian's own
+# service has one, in debian-spamd's home): without it every check logs a
+# failed Bayes lock. Nothing outside the work tree is changed.
+start_spamd() {
+	site=$work/spamd-site
+	state=$work/spamd-state
+	cp -R /etc/spamassassin "$site"
+	mkdir -p "$state"
+	echo "bayes_path $state/bayes" >>"$site/local.cf"
+	user_opt=
+	if [ "$(id -u)" -eq 0 ]; then
+		user_opt="-u nobody"
+		chown nobody "$state"
+	fi
+	# shellcheck disable=SC2086
+	spamd -L -x $user_opt --siteconfigpath="$site" -i 127.0.0.1 -A 127.0.0.1 -p "$port" \
+		--max-children 2 -r "$spamd_pidfile" -s "$work/spamd.log" -d \
+		|| die "spamd did not start; see $work/spamd.log"
+	i=0
+	until [ -s "$spamd_pidfile" ] && spamc -K -d 127.0.0.1 -p "$port" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || die "spamd not answering on port $port after 30 s; see $work/spamd.log"
+		sleep 0.1
+	done
+	spamd_pid=$(cat "$spamd_pidfile")
+}
+[ "$classic" = 0 ] || start_spamd
 
 # ---- the measuring driver --------------------------------------------------
 # Python, for wall time around exactly the deliveries and the CPU of all of them
@@ -398,9 +405,11 @@ sm_config "$work/check/config" "$work/check/Maildir" "$work/check/log" \
 grep -q 'verdict=spam .*via=scored' "$work/check/out" \
 	|| die "sortmail did not score the 5 KB copy as spam: $(cat "$work/check/out")"
 sm_check=$(sed 's/^sortmail\[[0-9]*\]: //' "$work/check/out")
-sa_check=$(spamc -d 127.0.0.1 -p "$port" -c <"$work/copies-5k/1.eml" || true)
-sa_check_big=$(spamc -d 127.0.0.1 -p "$port" -c <"$work/copies-110k/1.eml" || true)
-case $sa_check in */*) ;; *) die "spamc -c gave '$sa_check'";; esac
+if [ "$classic" != 0 ]; then
+	sa_check=$(spamc -d 127.0.0.1 -p "$port" -c <"$work/copies-5k/1.eml" || true)
+	sa_check_big=$(spamc -d 127.0.0.1 -p "$port" -c <"$work/copies-110k/1.eml" || true)
+	case $sa_check in */*) ;; *) die "spamc -c gave '$sa_check'";; esac
+fi
 
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 note "measuring: $bursts bursts per case (BENCH_BURSTS), $runs runs per single delivery" \
@@ -421,6 +430,7 @@ burst_case() { # SIZE N CLASSIC_RUNS
 		"$sm/log" 0 -- "$sortmail" -c "$sm/config" >>"$results" 2>>"$work/burst.log" \
 		|| die "sortmail burst failed; see $work/burst.log"
 	tail -n 1 "$work/burst.log" >&2
+	[ "$classic" != 0 ] || return 0
 	drive burst "procmail + spamc + spamd, $1" "$2" "$3" "$copies_dir" "$cl_reset" \
 		"$cl/Maildir/.spam" - "$spamd_pid" -- procmail "$cl/procmailrc" \
 		>>"$results" 2>>"$work/burst.log" \
@@ -551,10 +561,13 @@ case $load in
 *) echo "WARNING: the machine was busy before the run (load average $load): unreliable timings" ;;
 esac
 echo "$("$sortmail" --version | head -n 1); $(procmail -v 2>&1 | head -n 1 | cut -d' ' -f1-2);" \
-	"$(spamd --version | head -n 1); $(spamc -V | head -n 1); $(hyperfine --version)"
-echo "spamd: -L -x --max-children 2 on 127.0.0.1:$port, Debian's rules and site config, Bayes writable"
+	"$(hyperfine --version)"
 echo "sortmail, first copy: $sm_check"
-echo "spamc -c (score/threshold): 5 KB $sa_check, 110 KB $sa_check_big"
+if [ "$classic" != 0 ]; then
+	echo "$(spamd --version | head -n 1); $(spamc -V | head -n 1); -L -x --max-children 2" \
+		"on 127.0.0.1:$port, Debian's rules and site config, Bayes writable"
+	echo "spamc -c (score/threshold): 5 KB $sa_check, 110 KB $sa_check_big"
+fi
 echo
 echo "Bursts: N copies of one spam (5k: $size5k bytes, 110k: $size110k bytes) started at once,"
 echo "each with its own Delivered-To; sortmail starts each burst with an empty cache. Medians"

@@ -239,6 +239,18 @@ check "unusable reply memory: filed, no reply" \
 	test "$(count_all_new)" -eq $((before + 1)) -a "$(replies)" -eq "$_r"
 expect_logged ' reply=failed:memory .*reply memory .*unusable' \
 	"unusable reply memory: logged reply=failed:memory"
+
+# With a 2 s deadline less than 2 s are left after filing, whatever the
+# machine's speed: too little to wait for others and send (the reply keeps
+# within the deadline on its own: the watchdog is off once the mail is filed).
+config "deadline 2"
+env_sender=b6@example.net
+question training@example.com
+_r=$(replies)
+deliver < "$T/q.eml"
+expect_rc 0 "no time left: exit 0"
+check "no time left: no reply" test "$(replies)" -eq "$_r"
+expect_logged ' reply=failed:deadline ' "no time left: logged reply=failed:deadline"
 config ""
 
 # ---- a burst: one message to 5 unknown addresses at once ---------------------------

@@ -164,7 +164,8 @@ static void test_header_modifiers(void)
 static void test_relays(void)
 {
 	check("header R_EXT   X-Spam-Relays-External =~ /^\\[ ip=192\\.0\\.2\\.7 "
-	      "rdns=dsl-1-2-3-4\\.dyn\\.isp\\.test helo=helo\\.spammer\\.test by=mx\\.example\\.net "
+	      "rdns=dsl-1-2-3-4\\.dyn\\.isp\\.test helo=helo\\.spammer\\.test "
+	      "by=mx\\.example\\.net "
 	      "ident= envfrom= intl=0 id=BBB222 auth=ESMTPA msa=0 \\]$/\n"
 	      "header R_TRUST X-Spam-Relays-Trusted =~ /^\\[ ip=10\\.0\\.0\\.2 .* intl=1 /\n"
 	      "header R_AUTH  X-Spam-Relays-External =~ /^[^\\]]+ auth=ESMTPA /\n"
@@ -174,7 +175,8 @@ static void test_relays(void)
 	check("header R_EXIM  X-Spam-Relays-External =~ /^\\[ ip=198\\.51\\.100\\.9 "
 	      "rdns=mail\\.sender\\.test helo=sender\\.test by=mx\\.here\\.test ident= "
 	      "envfrom=a\\@sender\\.test intl=0 id=1abc-0002 /\n"
-	      "header R_QMAIL X-Spam-Relays-External =~ / ip=203\\.0\\.113\\.5 rdns= helo=hi\\.test /\n",
+	      "header R_QMAIL X-Spam-Relays-External =~ "
+	      "/ ip=203\\.0\\.113\\.5 rdns= helo=hi\\.test /\n",
 	      "Received: from mail.sender.test ([198.51.100.9] helo=sender.test)\n"
 	      "\tby mx.here.test with esmtp (Exim 4.96) (envelope-from <a@sender.test>)\n"
 	      "\tid 1abc-0002; Mon, 1 Jan 2024 00:00:00 +0000\n"
@@ -256,7 +258,8 @@ static void test_meta(void)
 	      "M_ANDNO,M_SUMNO,__A,__B");
 }
 
-/* A meta using a rule that does not run (undefined, eval:, or scored 0) hits
+/* An eval: rule counts as 0 in metas (it would mostly find nothing); a rule
+ * that does not exist or is scored 0 is not known, and a meta using it hits
  * only if it hits whatever that rule says, as in SpamAssassin 4. */
 static void test_meta_unknown(void)
 {
@@ -264,19 +267,26 @@ static void test_meta_unknown(void)
 	                         "body ZERO /alpha/\n"
 	                         "score ZERO 0\n"
 	                         "header EVAL eval:check_something()\n"
+	                         "ifplugin Mail::SpamAssassin::Plugin::AskDNS\n"
+	                         "  askdns ASKED _AUTHORDOMAIN_.example A 127.0.0.1\n"
+	                         "endif\n"
 	                         "meta U_OR     __A || NO_SUCH_RULE\n"
 	                         "meta U_AND    __A && !EVAL\n"
+	                         "meta U_EVAL   EVAL || ASKED\n"
+	                         "meta U_ASKED  __A && !ASKED\n"
 	                         "meta U_NOT    !NO_SUCH_RULE\n"
 	                         "meta U_BOTH   !ZERO || ZERO\n"
-	                         "meta U_ZERO   ZERO\n");
+	                         "meta U_ZERO   ZERO\n"
+	                         "meta U_NOTZ   __A && !ZERO\n");
 	SmVerdict v;
 	score_str(s, "Subject: x\n\nalpha\n", &v);
-	expect(&v, "U_OR,U_BOTH", TRUE);
-	expect(&v, "U_AND,U_NOT,U_ZERO,ZERO", FALSE);
+	expect(&v, "U_OR,U_AND,U_ASKED,U_BOTH", TRUE);
+	expect(&v, "U_EVAL,U_NOT,U_ZERO,U_NOTZ,ZERO", FALSE);
 	sm_verdict_clear(&v);
 	SmScorerReport r = report_of(s);
 	g_assert_true(has_line(r.problems, "meta U_OR: no rule named NO_SUCH_RULE"));
 	g_assert_false(has_line(r.problems, "no rule named EVAL"));
+	g_assert_false(has_line(r.problems, "no rule named ASKED"));
 	g_assert_false(has_line(r.problems, "no rule named ZERO"));
 	sm_scorer_free(s);
 }
@@ -445,7 +455,7 @@ static void test_include_and_conditions(void)
 		"endif\n"
 		"if (version >= 3.004000)\n"
 		"  body VERSION /hello/\n"
-		"  if can(Mail::SpamAssassin::Conf::feature_x)\n"
+		"  if can(Mail::SpamAssassin::Conf::feature_capture_rules)\n"
 		"    body CAN /hello/\n"
 		"  else\n"
 		"    body CANNOT /hello/\n"
@@ -453,6 +463,9 @@ static void test_include_and_conditions(void)
 		"endif\n"
 		"if version < 4.0 || (version > 3 && !can(Foo::bar))\n"
 		"  body COMPOUND /hello/\n"
+		"endif\n"
+		"if can(Mail::SpamAssassin::Conf::feature_bug6558_free)\n"
+		"  body CAN_COUNT /hello/\n"
 		"endif\n"
 		"if (version >= 99)\n"
 		"  body FUTURE /hello/\n"
@@ -467,15 +480,16 @@ static void test_include_and_conditions(void)
 	SmScorer *s = scorer_with(main, NULL);
 	SmVerdict v;
 	score_str(s, "Subject: x\n\nhello\n", &v);
-	expect(&v, "INCLUDED,DEEPER,NOT_PLUGIN,NOT_PLUGIN2,EVAL_PLUGIN,VERSION,CANNOT,COMPOUND", TRUE);
+	expect(&v, "INCLUDED,DEEPER,NOT_PLUGIN,NOT_PLUGIN2,EVAL_PLUGIN,VERSION,CANNOT,COMPOUND,"
+	        "CAN_COUNT", TRUE);
 	expect(&v, "IN_PLUGIN,CAN,FUTURE,UNREADABLE", FALSE);
 	sm_verdict_clear(&v);
 	SmScorerReport r = report_of(s);
 	g_assert_true(has_line(r.problems, "main.cf:2: include: cannot read rules"));
 	g_assert_true(has_line(r.problems, "loop.cf:1: include loop.cf: nested more than"));
-	g_assert_true(has_line(r.problems, "main.cf:31: if: cannot read the condition"));
-	g_assert_true(has_line(r.problems, "main.cf:36: endif without if"));
-	g_assert_true(has_line(r.problems, "main.cf:37: if block not closed"));
+	g_assert_true(has_line(r.problems, "main.cf:34: if: cannot read the condition"));
+	g_assert_true(has_line(r.problems, "main.cf:39: endif without if"));
+	g_assert_true(has_line(r.problems, "main.cf:40: if block not closed"));
 	g_assert_false(has_line(r.problems, "score for undefined rule IN_PLUGIN"));
 	g_assert_true(has_line(r.unsupported, "header EVAL_IN eval:check_replace()"));
 	g_assert_cmpuint(r.skipped_lines, ==, 6);
@@ -521,7 +535,7 @@ static void test_uris(void)
 	      "uri U_WWW     /^http:\\/\\/www\\.bare\\.example\\.org$/\n"
 	      "uri U_TEXT    /^https:\\/\\/text\\.example\\.com\\/path$/\n"
 	      "uri U_MAILTO  /^mailto:someone\\@example\\.com$/\n"
-	      "uri U_HOST    /^http:\\/\\/evil\\.example\\.com\\//\n"        /* %-decoded, lowercased */
+	      "uri U_HOST    /^http:\\/\\/evil\\.example\\.com\\//\n"  /* decoded, lowercased */
 	      "uri U_USER    /^http:\\/\\/evil\\.example\\.com\\/login$/\n"  /* user info dropped */
 	      "uri U_REDIR   /^http:\\/\\/target\\.example\\/landing$/\n"
 	      "uri U_BARE    /^http:\\/\\/bare-domain\\.info\\/offer$/\n"
