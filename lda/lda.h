@@ -25,6 +25,9 @@ void sm_lda_cache_options(const SmConfig *c, const SmEnvelope *env, SmCacheOptio
 /* The `deliver` subcommand (the default): returns the exit status. */
 int sm_cmd_deliver(int argc, char **argv);
 
+/* The `check` subcommand (`check --rules`): returns the exit status. */
+int sm_cmd_check(int argc, char **argv);
+
 /* The `cache` subcommand: returns the exit status. */
 int sm_cmd_cache(int argc, char **argv);
 

@@ -13,6 +13,7 @@ lda_libsmlda_la_SOURCES = \
 	lda/deliver.c \
 	lda/verdicts.c lda/verdicts.h \
 	lda/cmd-cache.c \
+	lda/cmd-check.c \
 	lda/deliver-maildir.c \
 	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h \
 	lda/autoreply.c lda/autoreply.h \

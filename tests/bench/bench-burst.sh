@@ -570,9 +570,11 @@ if [ "$classic" != 0 ]; then
 fi
 echo
 echo "Bursts: N copies of one spam (5k: $size5k bytes, 110k: $size110k bytes) started at once,"
+slow_note=
+[ "$big" = 0 ] || [ "$classic" = 0 ] || slow_note=" ($bursts_slow for 100 x 110k through spamd)"
 echo "each with its own Delivered-To; sortmail starts each burst with an empty cache. Medians"
-echo "of $bursts bursts ($bursts_slow for 100 x 110k through spamd). CPU = user+sys of every delivery"
-echo "process and what it waited for (procmail's spamc), plus spamd's own (parent and children)."
+echo "of $bursts bursts$slow_note. CPU = user+sys of every delivery process and what it"
+echo "waited for (procmail's spamc), plus spamd's own (parent and children)."
 echo
 awk -F'|' '
 	BEGIN {
