@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 char *sm_log_token(const char *value)
@@ -31,8 +32,13 @@ void sm_log_line(const SmLogTargets *t, SmLogLevel level, const char *line)
 		return;
 	g_autofree char *prefixed = g_strdup_printf("sortmail[%ld]: %s\n", (long)getpid(), line);
 	if (t->file) {
-		g_autoptr(GDateTime) now = g_date_time_new_now_local();
-		g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S%z ");
+		/* libc's localtime_r, not GDateTime: GLib re-reads the zone file on
+		 * every call, a cost each delivery would pay. */
+		char stamp[64] = "";
+		time_t now = time(NULL);
+		struct tm tm;
+		if (localtime_r(&now, &tm))
+			strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z ", &tm);
 		g_autofree char *stamped = g_strconcat(stamp, prefixed, NULL);
 		int fd = open(t->file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
