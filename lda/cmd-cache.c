@@ -376,10 +376,7 @@ int sm_cmd_cache(int argc, char **argv)
 	SmEnvelopeArgs args = { 0 };
 	g_autoptr(GError) error = NULL;
 	sm_envelope_fill(&env, &args);
-	g_autofree char *default_config = env.home
-		? g_build_filename(env.home, ".sortmail", "config", NULL) : NULL;
-	g_autoptr(SmConfig) config = sm_config_load(o.config_path ? o.config_path : default_config,
-	                                            &env, &error);
+	g_autoptr(SmConfig) config = sm_lda_config_load(o.config_path, &env, &error);
 	if (!config) {
 		sm_envelope_clear(&env);
 		return fail("configuration", error);

@@ -209,9 +209,7 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 		g_set_error(error, SM_LDA_ERROR, SM_LDA_ERROR_SETUP, "no home directory (HOME unset)");
 		return FALSE;
 	}
-	g_autofree char *default_config = g_build_filename(dl->env.home, ".sortmail", "config", NULL);
-	dl->config = sm_config_load(dl->opts.config_path ? dl->opts.config_path : default_config,
-	                            &dl->env, error);
+	dl->config = sm_lda_config_load(dl->opts.config_path, &dl->env, error);
 	if (!dl->config)
 		return FALSE;
 	sm_watchdog_start(dl->config->deadline);

@@ -43,3 +43,10 @@ void sm_envelope_fill(SmEnvelope *e, const SmEnvelopeArgs *args)
 	if (!e->recipient && e->user)
 		e->recipient = g_strdup(e->user);
 }
+
+SmConfig *sm_lda_config_load(const char *path, const SmEnvelope *env, GError **error)
+{
+	g_autofree char *fallback = env->home && *env->home
+		? g_build_filename(env->home, ".sortmail", "config", NULL) : NULL;
+	return sm_config_load(path ? path : fallback, env, error);
+}

@@ -22,6 +22,10 @@ void sm_envelope_fill(SmEnvelope *e, const SmEnvelopeArgs *args);
 void sm_lda_cache_options(const SmConfig *c, const SmEnvelope *env, SmCacheOptions *o,
                           char **fingerprint);
 
+/* The configuration at @path, or when NULL at ~/.sortmail/config of @env's
+ * home (missing file: the defaults). Every subcommand reads it this way. */
+SmConfig *sm_lda_config_load(const char *path, const SmEnvelope *env, GError **error);
+
 /* The `deliver` subcommand (the default): returns the exit status. */
 int sm_cmd_deliver(int argc, char **argv);
 
