@@ -1,9 +1,10 @@
 #!/bin/sh
 # run-demo.sh BUILD_DIR: the MIRV demo. Delivers every message of demo/sample.mbox
 # (mboxrd) through BUILD_DIR/lda/sortmail into a fresh Maildir under
-# BUILD_DIR/demo-out, the way Postfix would hand them over, then prints one row
-# per delivery (message, original recipient, verdict, folder) taken from
-# sortmail's own log file, and a summary.
+# BUILD_DIR/demo-out, the way Postfix would hand them over (one after another),
+# then prints one row per delivery (message, original recipient, verdict, how
+# the verdict was obtained, folder) taken from sortmail's own log file, and a
+# summary.
 #
 # Who receives what: every address of the demo domains (example.com, localhost)
 # named in To/Cc gets its own delivery, as Postfix delivers one copy per
@@ -254,9 +255,10 @@ END {
 	burst = ""
 	for (k in copies) if (burst == "" || copies[k] > copies[burst]) burst = k
 	if (burst != "" && copies[burst] > 1) {
-		printf "  the spam sent to %d addresses: scored %d time%s, %d cop%s took the verdict from the cache",
+		printf "  the spam sent to %d addresses: scored %d time%s, %d cop%s %s",
 			copies[burst], how[burst, "scored"], how[burst, "scored"] == 1 ? "" : "s",
-			how[burst, "cached"], how[burst, "cached"] == 1 ? "y" : "ies"
+			how[burst, "cached"], how[burst, "cached"] == 1 ? "y" : "ies",
+			"took the verdict from the cache"
 		if (how[burst, "waited"]) printf ", %d waited for it", how[burst, "waited"]
 		printf "\n"
 		if (how[burst, "scored"] > 1)

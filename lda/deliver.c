@@ -225,8 +225,14 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 	dl->msgid = sm_message_get(&dl->msg, "Message-ID");
 	sm_recipient_recover(dl->config, &dl->env, &dl->msg, &dl->rcpt);
 
-	sm_cache_key(&dl->msg, dl->key);
-	dl->scoring = sm_scoring_new(dl->config, &dl->env, &dl->msg, dl->key, !dl->opts.dry_run);
+	/* The key hashes the whole body: only worth it when a cache will use it.
+	 * Mail too big to score has no verdict to share and skips the journal. */
+	gboolean use_cache = !dl->opts.dry_run && dl->config->cache_path
+	                     && dl->msg.len <= dl->config->max_score_size;
+	if (use_cache)
+		sm_cache_key(&dl->msg, dl->key);
+	dl->scoring = sm_scoring_new(dl->config, &dl->env, &dl->msg, use_cache ? dl->key : NULL,
+	                             use_cache);
 	if (!dl->opts.dry_run && dl->config->duplicates
 	    && sm_scoring_already_filed(dl->scoring, dl->rcpt.address)) {
 		/* Filed before for this recipient (an MTA retry after a crash between
