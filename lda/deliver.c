@@ -1,13 +1,14 @@
 /* deliver.c: the `deliver` subcommand, one delivery from start to end:
  * options -> envelope -> config -> spool -> header index -> original recipient
- * -> decision (scoring on demand) -> backend -> automatic reply -> log line ->
- * exit status.
+ * -> decision (scoring on demand) -> pipe and forward (outbound.h) -> backend
+ * -> automatic reply -> log line -> exit status.
  * Every failure before the message is safely stored becomes exit 75; nothing
  * after it (the reply included) can change the exit status or file again. */
 #include "config.h"
 #include "lda.h"
 #include "autoreply.h"
 #include "backend.h"
+#include "outbound.h"
 #include "log.h"
 #include "spool.h"
 #include "status.h"
@@ -157,6 +158,11 @@ static void print_dry_run(const SmDecision *d, const char *to, const SmAutoreply
 	       tests->len ? tests->str : "none");
 	if (reply->state)
 		printf(" reply=%s reply_template=%s", reply->state, d->reply->autorespond);
+	if (d->outbound && d->outbound->pipe)
+		printf(" pipe=would-run");
+	if (d->outbound && d->outbound->forward)
+		printf(" forward=%s", d->verdict.is_spam && !d->outbound->forward_spam
+		                      ? "suppressed:spam" : "would-send");
 	putchar('\n');
 	g_string_free(tests, TRUE);
 	fflush(stdout);
@@ -179,6 +185,7 @@ typedef struct {
 	SmLogTargets log;
 	gboolean duplicate;
 	SmAutoreplyOutcome reply;
+	SmOutboundOutcome outbound;
 } Delivery;
 
 static gboolean store_message(Delivery *dl, GError **error)
@@ -250,7 +257,18 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 		print_dry_run(&dl->decision, dl->rcpt.address, &dl->reply);
 		return TRUE;
 	}
-	if (!dl->decision.discard && !store_message(dl, error))
+	/* Before filing: whether and where to file depends on how they went. */
+	g_autofree char *prefix = spam_headers(&dl->decision.verdict);
+	sm_outbound(dl->config, &dl->env, &dl->msg, dl->rcpt.address, &dl->decision, prefix,
+	            dl->started + (gint64)dl->config->deadline * G_USEC_PER_SEC, &dl->outbound);
+	if (dl->outbound.defer) {
+		/* Neither filed nor marked in the journal: the retry starts afresh. */
+		g_set_error(error, SM_LDA_ERROR, SM_LDA_ERROR_DEFER, "pipe %s (pipe-defer): %s",
+		            dl->outbound.pipe_state,
+		            dl->outbound.pipe_detail ? dl->outbound.pipe_detail : "-");
+		return FALSE;
+	}
+	if (dl->outbound.file && !store_message(dl, error))
 		return FALSE;
 	sm_watchdog_disarm();
 	if (dl->config->duplicates)
@@ -262,6 +280,31 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 	             dl->started + (gint64)dl->config->deadline * G_USEC_PER_SEC, FALSE,
 	             &dl->reply);
 	return TRUE;
+}
+
+static void append_field(GString *s, const char *key, const char *state, const char *detail)
+{
+	if (!state)
+		return;
+	g_autofree char *st = sm_log_token(state);
+	g_string_append_printf(s, " %s=%s", key, st);
+	if (detail) {
+		g_autofree char *note = sm_status_one_line(detail);
+		g_strdelimit(note, "\"", '\'');
+		g_string_append_printf(s, " %s_note=\"%s\"", key, note);
+	}
+}
+
+/* @line with the pipe and forward outcomes; "filed=no" when the message was
+ * deliberately not filed (the rule's pipe or forward took it). */
+static char *outbound_fields(const char *line, const SmOutboundOutcome *o)
+{
+	GString *s = g_string_new(line);
+	append_field(s, "pipe", o->pipe_state, o->pipe_detail);
+	append_field(s, "forward", o->forward_state, o->forward_detail);
+	if (!o->file)
+		g_string_append(s, " filed=no");
+	return g_string_free(s, FALSE);
 }
 
 /* The one line of a delivery that ended well (delivered, discarded, duplicate). */
@@ -298,8 +341,13 @@ static void log_outcome(Delivery *dl)
 		g_free(line);
 		line = g_string_free(more, FALSE);
 	}
+	if (dl->outbound.pipe_state || dl->outbound.forward_state) {
+		g_autofree char *more = outbound_fields(line, &dl->outbound);
+		g_free(line);
+		line = g_steal_pointer(&more);
+	}
 	sm_log_line(&dl->log, dl->decision.degraded || cache_warning || dl->reply.warn
-	            ? SM_LOG_WARNING : SM_LOG_INFO, line);
+	            || dl->outbound.warn ? SM_LOG_WARNING : SM_LOG_INFO, line);
 }
 
 int sm_cmd_deliver(int argc, char **argv)
@@ -327,6 +375,7 @@ int sm_cmd_deliver(int argc, char **argv)
 	int status = sm_status_exit_code(error);
 
 	sm_autoreply_outcome_clear(&dl.reply);
+	sm_outbound_outcome_clear(&dl.outbound);
 	sm_scoring_free(dl.scoring);
 	sm_decision_clear(&dl.decision);
 	sm_recipient_clear(&dl.rcpt);

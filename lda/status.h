@@ -20,6 +20,7 @@ typedef enum {
 	SM_LDA_ERROR_USAGE,  /* bad command line */
 	SM_LDA_ERROR_INPUT,  /* could not read the message */
 	SM_LDA_ERROR_SETUP,  /* environment or mailbox set-up is unusable */
+	SM_LDA_ERROR_DEFER,  /* a rule asked for a retry (a failed pipe with pipe-defer) */
 } SmLdaError;
 
 /* The exit status for a delivery that ended with @error (NULL = success). */

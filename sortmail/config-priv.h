@@ -24,6 +24,12 @@ gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **
 
 void sm_rule_free(SmRule *r);
 
+/* Splits @line into @tok (of char *) by the config's rules: whitespace
+ * separates, "double quotes" group with \" and \\ as the only escapes, '#'
+ * outside quotes starts a comment. FALSE with @error on a bad quote. */
+gboolean sm_config_tokenize(SmConfigParser *p, const char *line, GPtrArray *tok,
+                            GError **error);
+
 /* Digits with an optional s, m, h or d, from 1 second to 366 days, into
  * seconds; FALSE when @s is not one. */
 gboolean sm_config_parse_duration(const char *s, guint *out);

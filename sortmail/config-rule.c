@@ -7,6 +7,10 @@
  * A rule that asks for a reply names a valid template name, and the reply
  * options (every, vacation, reply-from) appear only in such a rule; a reply
  * rule without an action files into the inbox.
+ * A rule that pipes or forwards (sortmail.conf(5)) needs no folder action:
+ * without one it files into the inbox only when the outbound action fails;
+ * it cannot discard. A pipe command run without a shell has an absolute
+ * program path; forward targets and forward-sender are plain addresses.
  */
 #include "config.h"
 #include "sortmail/config-priv.h"
@@ -32,6 +36,11 @@ void sm_rule_free(SmRule *r)
 	g_free(r->folder);
 	g_free(r->autorespond);
 	g_free(r->reply_from);
+	g_free(r->pipe);
+	g_strfreev(r->pipe_argv);
+	if (r->forward)
+		g_ptr_array_free(r->forward, TRUE);
+	g_free(r->forward_sender);
 	g_free(r);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmRule, sm_rule_free)
@@ -170,6 +179,80 @@ static gboolean parse_reply_item(SmConfigParser *p, SmRule *r, const char *item,
 	return TRUE;
 }
 
+/* "forward" takes every following argument that looks like an address (has
+ * an '@'); rule keywords never do. */
+static gboolean parse_forward(SmConfigParser *p, SmRule *r, char **args, guint n, guint *i,
+                              GError **error)
+{
+	if (!r->forward)
+		r->forward = g_ptr_array_new_with_free_func(g_free);
+	guint first = *i;
+	for (; *i < n && strchr(args[*i], '@'); (*i)++) {
+		if (!address_plain(args[*i]))
+			return sm_config_fail(p, error, "bad forward address '%s'", args[*i]);
+		g_ptr_array_add(r->forward, g_strdup(args[*i]));
+	}
+	if (*i == first)
+		return sm_config_fail(p, error, "'forward' needs at least one address");
+	return TRUE;
+}
+
+/* The pipe and forward items; as parse_reply_item(). */
+static gboolean parse_outbound_item(SmConfigParser *p, SmRule *r, const char *item,
+                                    char **args, guint n, guint *i, gboolean *known,
+                                    GError **error)
+{
+	*known = TRUE;
+	if (strcmp(item, "shell") == 0)
+		r->pipe_shell = TRUE;
+	else if (strcmp(item, "pipe-defer") == 0)
+		r->pipe_defer = TRUE;
+	else if (strcmp(item, "forward-spam") == 0)
+		r->forward_spam = TRUE;
+	else if (strcmp(item, "forward") == 0)
+		return parse_forward(p, r, args, n, i, error);
+	else if (strcmp(item, "pipe") == 0 || strcmp(item, "forward-sender") == 0) {
+		if (*i >= n)
+			return sm_config_fail(p, error, "'%s' needs an argument", item);
+		const char *arg = args[(*i)++];
+		if (item[0] == 'p') {
+			if (r->pipe)
+				return sm_config_fail(p, error, "a rule takes one 'pipe'");
+			r->pipe = g_strdup(arg);
+		} else {
+			if (!address_plain(arg))
+				return sm_config_fail(p, error, "bad forward-sender address '%s'", arg);
+			g_free(r->forward_sender);
+			r->forward_sender = g_strdup(arg);
+		}
+	} else
+		*known = FALSE;
+	return TRUE;
+}
+
+/* Splits the command unless a shell runs it; flags without their action are
+ * mistakes worth reporting. */
+static gboolean check_outbound(SmConfigParser *p, SmRule *r, GError **error)
+{
+	if (!r->pipe && (r->pipe_shell || r->pipe_defer))
+		return sm_config_fail(p, error, "'%s' needs 'pipe' in the same rule",
+		                      r->pipe_shell ? "shell" : "pipe-defer");
+	if (!r->forward && (r->forward_spam || r->forward_sender))
+		return sm_config_fail(p, error, "'%s' needs 'forward' in the same rule",
+		                      r->forward_spam ? "forward-spam" : "forward-sender");
+	if (!r->pipe || r->pipe_shell)
+		return TRUE;
+	g_autoptr(GPtrArray) tok = g_ptr_array_new_with_free_func(g_free);
+	if (!sm_config_tokenize(p, r->pipe, tok, error))
+		return FALSE;
+	if (tok->len == 0 || !g_path_is_absolute(tok->pdata[0]))
+		return sm_config_fail(p, error, "'pipe' needs an absolute program path (or "
+		                      "'shell'), not '%s'", r->pipe);
+	g_ptr_array_add(tok, NULL);
+	r->pipe_argv = (char **)g_ptr_array_free(g_steal_pointer(&tok), FALSE);
+	return TRUE;
+}
+
 /* Reply options without a reply are a mistake worth reporting. */
 static gboolean check_reply(SmConfigParser *p, SmRule *r, GError **error)
 {
@@ -219,16 +302,25 @@ gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **
 			gboolean known;
 			if (!parse_reply_item(p, r, item, args, n, &i, &known, error))
 				return FALSE;
+			if (!known && !parse_outbound_item(p, r, item, args, n, &i, &known, error))
+				return FALSE;
 			if (!known)
 				return sm_config_fail(p, error, "unknown rule item '%s'", item);
 		}
 	}
-	if (!check_reply(p, r, error))
+	if (!check_reply(p, r, error) || !check_outbound(p, r, error))
 		return FALSE;
-	if (!have_action && r->autorespond)
+	gboolean outbound = r->pipe || r->forward;
+	if (have_action && outbound && r->action == SM_ACTION_DISCARD)
+		return sm_config_fail(p, error, "'discard' cannot go with 'pipe' or 'forward' "
+		                      "(without a folder they file only when they fail)");
+	if (!have_action && outbound)
+		r->file_on_failure = TRUE;
+	if (!have_action && (r->autorespond || outbound))
 		set_action(p, r, &have_action, SM_ACTION_FOLDER, "inbox", error);
 	if (!have_action)
-		return sm_config_fail(p, error, "rule has no action (folder, inbox or discard)");
+		return sm_config_fail(p, error, "rule has no action (folder, inbox, discard, pipe "
+		                      "or forward)");
 	if (!check_folder(p, r, error))
 		return FALSE;
 	g_ptr_array_add(p->c->rules, g_steal_pointer(&r));

@@ -80,6 +80,7 @@ static SmConfig *config_new(const SmEnvelope *env)
 	c->sendmail = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(c->sendmail, g_strdup("/usr/sbin/sendmail"));
 	c->sendmail_timeout = 60;
+	c->pipe_timeout = 60;
 	c->templates_dir = g_build_filename(home_of(env), ".sortmail", "templates", NULL);
 	c->reply_memory = g_build_filename(home_of(env), ".sortmail", "replied.db", NULL);
 	return c;
@@ -401,6 +402,13 @@ static gboolean kw_sendmail_timeout(SmConfigParser *p, char **args, guint n, GEr
 	return TRUE;
 }
 
+static gboolean kw_pipe_timeout(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	if (!sm_config_parse_duration(args[0], &p->c->pipe_timeout) || p->c->pipe_timeout > 3600)
+		return sm_config_fail(p, error, "bad duration '%s' (1 s to 1 h)", args[0]);
+	return TRUE;
+}
+
 static gboolean kw_templates_dir(SmConfigParser *p, char **args, guint n, GError **error)
 {
 	return set_path(p, &p->c->templates_dir, args[0], error);
@@ -435,6 +443,7 @@ static const struct {
 	{ "duplicates",     1, 1,          kw_duplicates },
 	{ "sendmail",       1, G_MAXUINT,  kw_sendmail },
 	{ "sendmail-timeout", 1, 1,        kw_sendmail_timeout },
+	{ "pipe-timeout",   1, 1,          kw_pipe_timeout },
 	{ "templates-dir",  1, 1,          kw_templates_dir },
 	{ "reply-memory",   1, 1,          kw_reply_memory },
 	{ "rule",           1, G_MAXUINT,  sm_config_parse_rule },
@@ -496,7 +505,7 @@ static gboolean quoted_token(SmConfigParser *p, const char **s, GPtrArray *tok,
 	return TRUE;
 }
 
-static gboolean tokenize(SmConfigParser *p, const char *line, GPtrArray *tok, GError **error)
+gboolean sm_config_tokenize(SmConfigParser *p, const char *line, GPtrArray *tok, GError **error)
 {
 	const char *s = line;
 	for (;;) {
@@ -520,7 +529,7 @@ static gboolean tokenize(SmConfigParser *p, const char *line, GPtrArray *tok, GE
 static gboolean parse_line(SmConfigParser *p, const char *line, GError **error)
 {
 	g_autoptr(GPtrArray) tok = g_ptr_array_new_with_free_func(g_free);
-	if (!tokenize(p, line, tok, error))
+	if (!sm_config_tokenize(p, line, tok, error))
 		return FALSE;
 	if (tok->len == 0)
 		return TRUE;

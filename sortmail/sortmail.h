@@ -72,6 +72,17 @@ typedef struct {
 	guint reply_every;     /* seconds: at most one reply per sender and template; 7 d */
 	gboolean vacation;     /* only when a personal address is in To/Cc */
 	char *reply_from;      /* the reply's From address; NULL: the original recipient */
+	/* Outbound actions (lda/outbound.c, sortmail.conf(5) "pipe" and "forward"). */
+	char *pipe;            /* the command as written; NULL: no pipe */
+	char **pipe_argv;      /* split by the config's quoting rules, argv[0] absolute;
+	                        * NULL with pipe_shell (then /bin/sh -c pipe) */
+	gboolean pipe_shell;   /* "shell": run the command through /bin/sh -c */
+	gboolean pipe_defer;   /* "pipe-defer": a failed pipe defers the delivery (75) */
+	GPtrArray *forward;    /* char *, plain addresses; NULL: no forward */
+	char *forward_sender;  /* envelope sender of forwards; NULL: the original one */
+	gboolean forward_spam; /* forward spam too */
+	gboolean file_on_failure; /* pipe/forward with no folder action: the message is
+	                           * filed (into folder, "inbox") only when they fail */
 } SmRule;
 
 typedef struct {
@@ -108,6 +119,7 @@ typedef struct {
 	guint sendmail_timeout;  /* seconds the command may take; default 60 */
 	char *templates_dir;     /* the user's templates; default ~/.sortmail/templates */
 	char *reply_memory;      /* the reply memory (GDBM); default ~/.sortmail/replied.db */
+	guint pipe_timeout;      /* seconds a pipe command may take; default 60 */
 } SmConfig;
 
 /* Reads @path. A NULL @path or a missing file gives the defaults (with @env's recipient as the
@@ -173,6 +185,8 @@ typedef struct {
 	const SmRule *reply;     /* the matching rule when it says autorespond, also when the
 	                          * verdict overrode its action (the reply step then says why
 	                          * it does not answer); NULL: no reply asked for */
+	const SmRule *outbound;  /* the rule when its action applies (not overridden by the
+	                          * verdict) and it pipes or forwards; NULL otherwise */
 } SmDecision;
 
 /* Decides where @m goes. Never fails: anything odd ends in "inbox" with a note. */

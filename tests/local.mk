@@ -212,3 +212,23 @@ EXTRA_DIST += \
 	tests/data/reply/information.reply
 TESTS += tests/integration/autoreply.sh tests/integration/postfix-reply.sh
 EXTRA_DIST += tests/integration/autoreply.sh tests/integration/postfix-reply.sh
+
+# Outbound actions (issue 6): the pipe and forward items of a rule, and the
+# whole of them through the real binary with a fake command and sendmail.
+check_PROGRAMS += tests/unit/test-outbound
+tests_unit_test_outbound_SOURCES = tests/unit/test-outbound.c
+tests_unit_test_outbound_LDADD = $(TEST_UNIT_LDADD)
+TESTS += tests/integration/outbound.sh
+EXTRA_DIST += tests/integration/outbound.sh
+
+# Syscall fault injection (issue 8, "Faults"): an LD_PRELOAD shim, built for
+# make check only, makes the Nth write/fsync/rename/link/open/mkdir/... under
+# a directory fail; faults-inject.sh walks every N a delivery reaches.
+check_LTLIBRARIES = tests/fault/libsminject.la
+tests_fault_libsminject_la_SOURCES = tests/fault/inject.c
+tests_fault_libsminject_la_CFLAGS = $(WARN_CFLAGS)
+tests_fault_libsminject_la_CPPFLAGS =
+tests_fault_libsminject_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_fault_libsminject_la_LIBADD = -ldl
+TESTS += tests/integration/faults-inject.sh
+EXTRA_DIST += tests/integration/faults-inject.sh

@@ -1,0 +1,216 @@
+/* outbound.c: a rule's pipe and forward actions (see outbound.h). */
+#include "config.h"
+#include "outbound.h"
+#include "sendmail.h"
+#include "status.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* Output of a pipe kept for the log: the rest is read and dropped. */
+#define PIPE_MAX_OUTPUT 4096
+/* Of that, at most this much goes into the log line. */
+#define PIPE_LOG_OUTPUT 200
+/* Kept free before the watchdog's deadline, for filing after a failure. */
+#define DEADLINE_MARGIN_MS 5000
+
+/* @want_ms, cut to end DEADLINE_MARGIN_MS before @deadline (at least 1 ms,
+ * so a command past it fails at once rather than running unbounded). */
+static guint timeout_within(guint want_ms, gint64 deadline)
+{
+	if (!deadline)
+		return want_ms;
+	gint64 left = (deadline - g_get_monotonic_time()) / 1000 - DEADLINE_MARGIN_MS;
+	return left < 1 ? 1 : (guint)MIN((gint64)want_ms, left);
+}
+
+static char *with_prefix(const char *prefix, const SmMessage *m, gsize *len)
+{
+	gsize plen = strlen(prefix);
+	char *buf = g_malloc(plen + m->len + 1);
+	memcpy(buf, prefix, plen);
+	memcpy(buf + plen, m->data, m->len);
+	buf[plen + m->len] = '\0';
+	*len = plen + m->len;
+	return buf;
+}
+
+/* What the command printed, one line, short: for the log. */
+static char *output_note(const SmRunResult *res)
+{
+	if (!res->output || res->output_len == 0)
+		return NULL;
+	g_autofree char *head = g_strndup(res->output, MIN(res->output_len, PIPE_LOG_OUTPUT));
+	g_autofree char *valid = g_utf8_make_valid(head, -1);
+	g_autofree char *line = sm_status_one_line(valid);
+	g_strstrip(line);
+	if (!*line)
+		return NULL;
+	return g_strdup_printf("output: %s%s", line,
+	                       res->output_len > PIPE_LOG_OUTPUT ? "..." : "");
+}
+
+static char **pipe_env(const SmEnvelope *env, const char *rcpt, const SmDecision *d)
+{
+	char **e = g_get_environ();
+	const SmVerdict *v = &d->verdict;
+	g_autofree char *score = v->source == SM_VERDICT_NONE ? g_strdup("")
+	                                                      : g_strdup_printf("%.1f", v->score);
+	e = g_environ_setenv(e, "SENDER", env->sender ? env->sender : "", TRUE);
+	e = g_environ_setenv(e, "RECIPIENT", env->recipient ? env->recipient : "", TRUE);
+	e = g_environ_setenv(e, "ORIGINAL_RECIPIENT", rcpt ? rcpt : "", TRUE);
+	e = g_environ_setenv(e, "SORTMAIL_VERDICT", v->source == SM_VERDICT_NONE ? "unscored"
+	                     : v->is_spam ? "spam" : "ham", TRUE);
+	e = g_environ_setenv(e, "SORTMAIL_SCORE", score, TRUE);
+	e = g_environ_setenv(e, "SORTMAIL_FOLDER", d->folder ? d->folder : "inbox", TRUE);
+	return e;
+}
+
+/* TRUE when the pipe worked. */
+static gboolean run_pipe(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
+                         const char *rcpt, const SmDecision *d, const char *prefix,
+                         gint64 deadline, SmOutboundOutcome *out)
+{
+	const SmRule *r = d->outbound;
+	const char *shell_argv[] = { "/bin/sh", "-c", r->pipe, NULL };
+	g_auto(GStrv) envp = pipe_env(env, rcpt, d);
+	gsize len;
+	g_autofree char *input = with_prefix(prefix, m, &len);
+	guint timeout_ms = timeout_within(c->pipe_timeout * 1000, deadline);
+	SmRunSpec spec = {
+		.argv = r->pipe_shell ? shell_argv : (const char *const *)r->pipe_argv,
+		.envp = (const char *const *)envp,
+		.input = input, .input_len = len,
+		.timeout_ms = timeout_ms,
+		.max_output = PIPE_MAX_OUTPUT,
+	};
+	SmRunResult res;
+	if (sm_run(&spec, &res) < 0) {
+		out->pipe_state = g_strdup("failed:start");
+		out->pipe_detail = g_strdup_printf("cannot run %s: %s", spec.argv[0],
+		                                   g_strerror(errno));
+		return FALSE;
+	}
+	gboolean ok = !res.timed_out && WIFEXITED(res.wait_status)
+	              && WEXITSTATUS(res.wait_status) == 0;
+	if (ok) {
+		out->pipe_state = g_strdup("ok");
+		out->pipe_detail = output_note(&res);
+	} else {
+		out->pipe_state = g_strdup(res.timed_out ? "failed:timeout"
+		                           : WIFSIGNALED(res.wait_status) ? "failed:signal"
+		                                                          : "failed:exit");
+		/* How it ended, then all it printed (not only the first line). */
+		SmRunResult bare = { .timed_out = res.timed_out, .wait_status = res.wait_status };
+		g_autofree char *how = sm_run_describe(&bare, timeout_ms);
+		g_autofree char *said = output_note(&res);
+		out->pipe_detail = said ? g_strdup_printf("%s; %s", how, said) : g_strdup(how);
+	}
+	sm_run_result_clear(&res);
+	return ok;
+}
+
+/* TRUE when @m carries @name with @value (addresses compared caselessly). */
+static gboolean has_header_address(const SmMessage *m, const char *name, const char *value)
+{
+	guint pos = 0;
+	const SmHeader *h;
+	while ((h = sm_message_next(m, name, &pos))) {
+		g_autofree char *v = sm_header_value(m, h);
+		g_autofree char *a = sm_address_extract(v);
+		if (g_ascii_strcasecmp(a ? a : v, value) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* TRUE when forwarding worked or was rightly skipped; FALSE when it failed. */
+static gboolean run_forward(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
+                            const char *rcpt, const SmDecision *d, const char *prefix,
+                            gint64 deadline, SmOutboundOutcome *out)
+{
+	const SmRule *r = d->outbound;
+	if (d->verdict.is_spam && !r->forward_spam) {
+		out->forward_state = g_strdup("suppressed:spam");
+		return TRUE;
+	}
+	if (rcpt && *rcpt && has_header_address(m, SM_LOOP_HEADER, rcpt)) {
+		out->forward_state = g_strdup("suppressed:loop");
+		out->forward_detail = g_strdup_printf("%s: %s", SM_LOOP_HEADER, rcpt);
+		return TRUE;
+	}
+	g_autoptr(GPtrArray) to = g_ptr_array_new();
+	GString *looped = g_string_new(NULL);
+	for (guint i = 0; i < r->forward->len; i++) {
+		const char *a = r->forward->pdata[i];
+		if (has_header_address(m, "Delivered-To", a))
+			g_string_append_printf(looped, "%sDelivered-To: %s", looped->len ? ", " : "", a);
+		else
+			g_ptr_array_add(to, (gpointer)a);
+	}
+	if (to->len == 0) {
+		out->forward_state = g_strdup("suppressed:loop");
+		out->forward_detail = g_string_free(looped, FALSE);
+		return TRUE;
+	}
+	g_ptr_array_add(to, NULL);
+	g_autofree char *marker = g_strdup_printf("%s: %s\n%s", SM_LOOP_HEADER,
+	                                          rcpt && *rcpt ? rcpt : "unknown", prefix);
+	gsize len;
+	g_autofree char *msg = with_prefix(marker, m, &len);
+	g_autofree const char **command = g_new0(const char *, c->sendmail->len + 1);
+	for (guint i = 0; i < c->sendmail->len; i++)
+		command[i] = c->sendmail->pdata[i];
+	char *why = NULL;
+	const char *sender = r->forward_sender ? r->forward_sender
+	                     : env->sender ? env->sender : "";
+	SmSubmitResult sr = sm_submit(command, timeout_within(c->sendmail_timeout * 1000, deadline),
+	                              msg, len, sender, (const char *const *)to->pdata, &why);
+	out->forward_state = g_strdup(sr == SM_SUBMIT_OK ? "sent"
+	                              : sr == SM_SUBMIT_TIMEOUT ? "failed:timeout"
+	                                                        : "failed:sendmail");
+	if (looped->len) {
+		out->forward_detail = why ? g_strdup_printf("%s; not to %s", why, looped->str)
+		                          : g_strdup_printf("not to %s", looped->str);
+		g_free(why);
+	} else {
+		out->forward_detail = why;
+	}
+	g_string_free(looped, TRUE);
+	return sr == SM_SUBMIT_OK;
+}
+
+void sm_outbound(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
+                 const char *rcpt, const SmDecision *d, const char *prefix,
+                 gint64 deadline, SmOutboundOutcome *out)
+{
+	*out = (SmOutboundOutcome){ .file = !d->discard };
+	const SmRule *r = d->outbound;
+	if (!r)
+		return;
+	gboolean failed = FALSE;
+	if (r->pipe && !run_pipe(c, env, m, rcpt, d, prefix, deadline, out)) {
+		failed = out->warn = TRUE;
+		if (r->pipe_defer) {
+			out->defer = TRUE;
+			out->file = FALSE;
+			return;
+		}
+	}
+	if (r->forward && !run_forward(c, env, m, rcpt, d, prefix, deadline, out))
+		failed = out->warn = TRUE;
+	/* Forwarding nothing on purpose is not "done": keep the message then. */
+	gboolean skipped = out->forward_state && g_str_has_prefix(out->forward_state,
+	                                                           "suppressed:");
+	out->file = !r->file_on_failure || failed || (skipped && !r->pipe);
+}
+
+void sm_outbound_outcome_clear(SmOutboundOutcome *o)
+{
+	g_free(o->pipe_state);
+	g_free(o->pipe_detail);
+	g_free(o->forward_state);
+	g_free(o->forward_detail);
+	*o = (SmOutboundOutcome){ 0 };
+}
