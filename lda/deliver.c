@@ -188,10 +188,10 @@ typedef struct {
 	SmOutboundOutcome outbound;
 } Delivery;
 
-static gboolean store_message(Delivery *dl, GError **error)
+/* Files the message with @prefix (the X-Spam headers) in front. */
+static gboolean store_message(Delivery *dl, const char *prefix, GError **error)
 {
 	const SmConfig *c = dl->config;
-	g_autofree char *prefix = spam_headers(&dl->decision.verdict);
 	g_autofree char *inbox = c->mbox_inbox ? g_strdup(c->mbox_inbox) : NULL;
 	SmMailbox box = { .root = c->mailbox_root, .mbox_inbox = inbox, .owner = geteuid() };
 	SmDelivery d = {
@@ -257,10 +257,12 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 		print_dry_run(&dl->decision, dl->rcpt.address, &dl->reply);
 		return TRUE;
 	}
+	/* Pipe, forward and reply keep within the delivery's own deadline. */
+	gint64 deadline_at = dl->started + (gint64)dl->config->deadline * G_USEC_PER_SEC;
 	/* Before filing: whether and where to file depends on how they went. */
 	g_autofree char *prefix = spam_headers(&dl->decision.verdict);
 	sm_outbound(dl->config, &dl->env, &dl->msg, dl->rcpt.address, &dl->decision, prefix,
-	            dl->started + (gint64)dl->config->deadline * G_USEC_PER_SEC, &dl->outbound);
+	            deadline_at, &dl->outbound);
 	if (dl->outbound.defer) {
 		/* Neither filed nor marked in the journal: the retry starts afresh. */
 		g_set_error(error, SM_LDA_ERROR, SM_LDA_ERROR_DEFER, "pipe %s (pipe-defer): %s",
@@ -268,7 +270,7 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 		            dl->outbound.pipe_detail ? dl->outbound.pipe_detail : "-");
 		return FALSE;
 	}
-	if (dl->outbound.file && !store_message(dl, error))
+	if (dl->outbound.file && !store_message(dl, prefix, error))
 		return FALSE;
 	sm_watchdog_disarm();
 	if (dl->config->duplicates)
@@ -276,9 +278,8 @@ static gboolean run(Delivery *dl, int argc, char **argv, GError **error)
 	/* Only now, with the message safe: whatever the reply does, it is logged
 	 * and the exit status stays 0. It keeps within the deadline itself (the
 	 * watchdog is disarmed), counted from the start, as the watchdog's is. */
-	sm_autoreply(dl->config, &dl->env, &dl->msg, dl->rcpt.address, &dl->decision,
-	             dl->started + (gint64)dl->config->deadline * G_USEC_PER_SEC, FALSE,
-	             &dl->reply);
+	sm_autoreply(dl->config, &dl->env, &dl->msg, dl->rcpt.address, &dl->decision, deadline_at,
+	             FALSE, &dl->reply);
 	return TRUE;
 }
 
