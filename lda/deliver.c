@@ -110,8 +110,10 @@ static char *describe_verdict(const SmVerdict *v)
 	                       v->threshold);
 }
 
-static char *log_line(const char *what, const char *msgid, const char *to, const char *from,
-                      const SmDecision *d, gint64 started, const char *reason)
+/* The start of every log line: what happened, to whom, the decision, the time,
+ * and the decision's note or the failure's reason. */
+static GString *log_line(const char *what, const char *msgid, const char *to, const char *from,
+                         const SmDecision *d, gint64 started, const char *reason)
 {
 	g_autofree char *id_t = sm_log_token(msgid), *to_t = sm_log_token(to),
 	                *from_t = sm_log_token(from);
@@ -131,17 +133,9 @@ static char *log_line(const char *what, const char *msgid, const char *to, const
 			                       d->rule->line);
 	}
 	g_string_append_printf(s, " ms=%.2f", (g_get_monotonic_time() - started) / 1000.0);
-	if (d && d->note) {
-		g_autofree char *note = sm_status_one_line(d->note);
-		g_strdelimit(note, "\"", '\'');
-		g_string_append_printf(s, " note=\"%s\"", note);
-	}
-	if (reason) {
-		g_autofree char *r = sm_status_one_line(reason);
-		g_strdelimit(r, "\"", '\'');
-		g_string_append_printf(s, " reason=\"%s\"", r);
-	}
-	return g_string_free(s, FALSE);
+	sm_log_append_quoted(s, "note", d ? d->note : NULL);
+	sm_log_append_quoted(s, "reason", reason);
+	return s;
 }
 
 static void print_dry_run(const SmDecision *d, const char *to, const SmAutoreplyOutcome *reply)
@@ -288,24 +282,9 @@ static void append_field(GString *s, const char *key, const char *state, const c
 	if (!state)
 		return;
 	g_autofree char *st = sm_log_token(state);
+	g_autofree char *note_key = g_strconcat(key, "_note", NULL);
 	g_string_append_printf(s, " %s=%s", key, st);
-	if (detail) {
-		g_autofree char *note = sm_status_one_line(detail);
-		g_strdelimit(note, "\"", '\'');
-		g_string_append_printf(s, " %s_note=\"%s\"", key, note);
-	}
-}
-
-/* @line with the pipe and forward outcomes; "filed=no" when the message was
- * deliberately not filed (the rule's pipe or forward took it). */
-static char *outbound_fields(const char *line, const SmOutboundOutcome *o)
-{
-	GString *s = g_string_new(line);
-	append_field(s, "pipe", o->pipe_state, o->pipe_detail);
-	append_field(s, "forward", o->forward_state, o->forward_detail);
-	if (!o->file)
-		g_string_append(s, " filed=no");
-	return g_string_free(s, FALSE);
+	sm_log_append_quoted(s, note_key, detail);
 }
 
 /* The one line of a delivery that ended well (delivered, discarded, duplicate). */
@@ -314,41 +293,25 @@ static void log_outcome(Delivery *dl)
 	const char *cache_warning = dl->scoring ? sm_scoring_warning(dl->scoring) : NULL;
 	const char *what = dl->duplicate ? "duplicate"
 	                 : dl->decision.discard ? "discarded" : "delivered";
-	g_autofree char *line = log_line(what, dl->msgid, dl->rcpt.address, dl->env.sender,
-	                                 dl->duplicate ? NULL : &dl->decision, dl->started,
-	                                 NULL);
-	if (dl->duplicate) {
-		g_autofree char *key = g_strdup_printf("%s key=%.16s", line, dl->key);
-		g_free(line);
-		line = g_steal_pointer(&key);
-	}
-	if (cache_warning) {
-		g_autofree char *w = sm_status_one_line(cache_warning);
-		g_strdelimit(w, "\"", '\'');
-		g_autofree char *more = g_strdup_printf("%s cache_warning=\"%s\"", line, w);
-		g_free(line);
-		line = g_steal_pointer(&more);
-	}
+	GString *line = log_line(what, dl->msgid, dl->rcpt.address, dl->env.sender,
+	                         dl->duplicate ? NULL : &dl->decision, dl->started, NULL);
+	if (dl->duplicate)
+		g_string_append_printf(line, " key=%.16s", dl->key);
+	sm_log_append_quoted(line, "cache_warning", cache_warning);
 	if (dl->reply.state) {
 		g_autofree char *state = sm_log_token(dl->reply.state);
 		g_autofree char *tmpl = sm_log_token(dl->decision.reply->autorespond);
-		GString *more = g_string_new(line);
-		g_string_append_printf(more, " reply=%s reply_template=%s", state, tmpl);
-		if (dl->reply.detail) {
-			g_autofree char *note = sm_status_one_line(dl->reply.detail);
-			g_strdelimit(note, "\"", '\'');
-			g_string_append_printf(more, " reply_note=\"%s\"", note);
-		}
-		g_free(line);
-		line = g_string_free(more, FALSE);
+		g_string_append_printf(line, " reply=%s reply_template=%s", state, tmpl);
+		sm_log_append_quoted(line, "reply_note", dl->reply.detail);
 	}
-	if (dl->outbound.pipe_state || dl->outbound.forward_state) {
-		g_autofree char *more = outbound_fields(line, &dl->outbound);
-		g_free(line);
-		line = g_steal_pointer(&more);
-	}
+	/* "filed=no" when the rule's pipe or forward took the message. */
+	append_field(line, "pipe", dl->outbound.pipe_state, dl->outbound.pipe_detail);
+	append_field(line, "forward", dl->outbound.forward_state, dl->outbound.forward_detail);
+	if ((dl->outbound.pipe_state || dl->outbound.forward_state) && !dl->outbound.file)
+		g_string_append(line, " filed=no");
 	sm_log_line(&dl->log, dl->decision.degraded || cache_warning || dl->reply.warn
-	            || dl->outbound.warn ? SM_LOG_WARNING : SM_LOG_INFO, line);
+	            || dl->outbound.warn ? SM_LOG_WARNING : SM_LOG_INFO, line->str);
+	g_string_free(line, TRUE);
 }
 
 int sm_cmd_deliver(int argc, char **argv)
@@ -365,10 +328,11 @@ int sm_cmd_deliver(int argc, char **argv)
 		sm_print_version();
 	if (!ok) {
 		sm_watchdog_release();
-		g_autofree char *line = log_line("deferred", dl.msgid, dl.rcpt.address, dl.env.sender,
-		                                 NULL, dl.started, error->message);
+		GString *line = log_line("deferred", dl.msgid, dl.rcpt.address, dl.env.sender, NULL,
+		                         dl.started, error->message);
 		SmLogTargets fallback = { .syslog = TRUE, .verbose = FALSE };
-		sm_log_line(dl.config ? &dl.log : &fallback, SM_LOG_WARNING, line);
+		sm_log_line(dl.config ? &dl.log : &fallback, SM_LOG_WARNING, line->str);
+		g_string_free(line, TRUE);
 		sm_status_print(error->message);
 	}
 	if (ok && !dl.opts.help && !dl.opts.version && !dl.opts.dry_run)

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "log.h"
 #include "fsutil.h"
+#include "status.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -19,6 +20,15 @@ char *sm_log_token(const char *value)
 		g_string_append_c(s, (c <= ' ' || c == '"' || c == 0x7f) ? '?' : (char)c);
 	}
 	return g_string_free(s, FALSE);
+}
+
+void sm_log_append_quoted(GString *s, const char *key, const char *text)
+{
+	if (!text)
+		return;
+	g_autofree char *line = sm_status_one_line(text);
+	g_strdelimit(line, "\"", '\'');
+	g_string_append_printf(s, " %s=\"%s\"", key, line);
 }
 
 void sm_log_line(const SmLogTargets *t, SmLogLevel level, const char *line)

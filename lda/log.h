@@ -20,4 +20,8 @@ void sm_log_line(const SmLogTargets *t, SmLogLevel level, const char *line);
  * become '?', empty becomes "-", at most 200 bytes. Newly allocated. */
 char *sm_log_token(const char *value);
 
+/* Appends ` KEY="TEXT"` to @s, TEXT made one safe line (sm_status_one_line)
+ * with '"' turned into '\''. Nothing when @text is NULL. */
+void sm_log_append_quoted(GString *s, const char *key, const char *text);
+
 #endif
