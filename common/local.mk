@@ -3,5 +3,6 @@ noinst_LTLIBRARIES += common/libsmcommon.la
 common_libsmcommon_la_SOURCES = \
 	common/message.c common/message.h \
 	common/verdict.c common/verdict.h \
-	common/regex.c common/regex.h
-common_libsmcommon_la_LIBADD = $(GLIB_LIBS) $(PCRE2_LIBS)
+	common/regex.c common/regex.h \
+	common/module.c common/module.h
+common_libsmcommon_la_LIBADD = $(GLIB_LIBS) $(PCRE2_LIBS) $(LIBS)

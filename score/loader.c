@@ -15,7 +15,8 @@
 #include "config.h"
 #include "score/score.h"
 
-#include <dlfcn.h>
+#include "common/module.h"
+
 #include <string.h>
 #include <sys/stat.h>
 
@@ -57,29 +58,15 @@ void sm_scorer_free(SmScorer *s)
 
 static const char *module_path(const SmScorer *s)
 {
-	if (s->module_path && *s->module_path)
-		return s->module_path;
-	const char *env = g_getenv("SORTMAIL_SCORER");
-	if (env && *env)
-		return env;
-	return SM_PKGLIBDIR "/sortmail-score.so";
+	return sm_module_path(s->module_path, "SORTMAIL_SCORER", SM_PKGLIBDIR "/sortmail-score.so");
 }
 
 static const SmScoreModule *open_module(const char *path, GError **error)
 {
-	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_MODULE,
-		            "cannot load scorer module: %s", dlerror());
-		return NULL;
-	}
-	dlerror();
-	const SmScoreModule *mod = dlsym(handle, SM_SCORE_MODULE_SYMBOL);
+	g_autofree char *why = NULL;
+	const SmScoreModule *mod = sm_module_symbol(path, SM_SCORE_MODULE_SYMBOL, "scorer", &why);
 	if (!mod) {
-		const char *why = dlerror();
-		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_MODULE,
-		            "scorer module %s: no symbol %s: %s", path, SM_SCORE_MODULE_SYMBOL,
-		            why ? why : "NULL");
+		g_set_error_literal(error, SM_SCORE_ERROR, SM_SCORE_ERROR_MODULE, why);
 		return NULL;
 	}
 	if (mod->abi != SM_SCORE_MODULE_ABI) {

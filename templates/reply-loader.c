@@ -10,7 +10,7 @@
 #include "config.h"
 #include "templates/reply.h"
 
-#include <dlfcn.h>
+#include "common/module.h"
 
 G_DEFINE_QUARK(sm-reply-error-quark, sm_reply_error)
 
@@ -24,29 +24,16 @@ static struct {
 
 static const char *module_path(const SmReplyRequest *req)
 {
-	if (req->module_path && *req->module_path)
-		return req->module_path;
-	const char *env = g_getenv("SORTMAIL_REPLY_MODULE");
-	if (env && *env)
-		return env;
-	return SM_PKGLIBDIR "/sortmail-reply.so";
+	return sm_module_path(req->module_path, "SORTMAIL_REPLY_MODULE",
+	                      SM_PKGLIBDIR "/sortmail-reply.so");
 }
 
 static const SmReplyModule *open_module(const char *path, GError **error)
 {
-	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		g_set_error(error, SM_REPLY_ERROR, SM_REPLY_ERROR_MODULE,
-		            "cannot load reply module: %s", dlerror());
-		return NULL;
-	}
-	dlerror();
-	const SmReplyModule *mod = dlsym(handle, SM_REPLY_MODULE_SYMBOL);
+	g_autofree char *why = NULL;
+	const SmReplyModule *mod = sm_module_symbol(path, SM_REPLY_MODULE_SYMBOL, "reply", &why);
 	if (!mod) {
-		const char *why = dlerror();
-		g_set_error(error, SM_REPLY_ERROR, SM_REPLY_ERROR_MODULE,
-		            "reply module %s: no symbol %s: %s", path, SM_REPLY_MODULE_SYMBOL,
-		            why ? why : "NULL");
+		g_set_error_literal(error, SM_REPLY_ERROR, SM_REPLY_ERROR_MODULE, why);
 		return NULL;
 	}
 	if (mod->abi != SM_REPLY_MODULE_ABI || !mod->build) {

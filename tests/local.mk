@@ -205,7 +205,7 @@ tests_unit_test_reply_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSM_TEST_DATA=\"$(abs_top_srcdir)/tests/data\" \
 	-DSM_TEST_STOCK=\"$(abs_top_srcdir)/templates/stock\"
 tests_unit_test_reply_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS)
-tests_unit_test_reply_LDADD = templates/libsmreplyloader.la $(GMIME_LIBS) $(GLIB_LIBS) $(LIBS)
+tests_unit_test_reply_LDADD = templates/libsmreplyloader.la common/libsmcommon.la $(GMIME_LIBS) $(GLIB_LIBS) $(LIBS)
 EXTRA_DIST += \
 	tests/data/reply/question.eml \
 	tests/data/reply/injection.eml \
