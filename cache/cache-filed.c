@@ -1,47 +1,188 @@
-/* cache-filed.c: the duplicates journal (see cache.h).
+/* cache-filed.c: the duplicates journal (see cache.h and cache/README).
  *
- * One record per (key, original recipient), holding when it was filed. It is
- * advisory: a journal we cannot read answers "not filed" (filing twice is
- * better than losing mail), one we cannot write is skipped with a warning.
+ * One empty file per (key, original recipient) in the directory PATH.filed,
+ * named KEY "." and the first 32 hex digits of SHA-256(recipient); its mtime
+ * says when the message was filed. Files, not database records, because a
+ * GDBM writer pays an fsync() on every close, and this write happens on every
+ * delivery, the cache hits included. It needs no fsync: the journal exists
+ * for an MTA retry after sortmail died between filing and exiting, and a
+ * file written by a process that died is still there; after a power loss the
+ * worst case is one more copy, the at-least-once the README documents.
+ *
+ * It is advisory: a journal we cannot read answers "not filed" (filing twice
+ * is better than losing mail), one we cannot write is skipped with a warning.
+ * Stale files are removed by `sortmail cache prune` and, at most once per
+ * PRUNE_EVERY seconds, by a delivery after it has filed (stamp file .pruned).
  */
 #include "config.h"
 #include "cache-priv.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PRUNE_STAMP ".pruned"
+#define PRUNE_EVERY 3600
+
+char *sm_filed_dir(const SmCache *c)
+{
+	return g_strconcat(c->path, ".filed", NULL);
+}
+
+static char *filing_path(const SmCache *c, const char *key, const char *recipient)
+{
+	g_autofree char *dir = sm_filed_dir(c);
+	g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, recipient, -1);
+	return g_strdup_printf("%s/%s.%.32s", dir, key, hash);
+}
+
+/* Only our own kind of entry counts: a regular file (never a symlink). */
+static gboolean fresh_file(SmCache *c, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && sm_cache_time_fresh(c, st->st_mtime);
+}
 
 gboolean sm_cache_already_filed(SmCache *c, const char *key, const char *recipient)
 {
 	if (!c->duplicates || c->broken)
 		return FALSE;
-	SmDb *db = sm_cache_db(c, FALSE);
-	if (!db)
-		return FALSE;
-	g_autofree char *jkey = sm_filing_key(key, recipient ? recipient : "");
-	g_autofree char *value = NULL;
-	char *why = NULL;
-	SmDbStatus st = sm_db_fetch(db, jkey, &value, &why);
-	if (st != SM_DB_OK && st != SM_DB_ABSENT) {
-		sm_cache_db_failed(c, db, st, why);
+	g_autofree char *path = filing_path(c, key, recipient ? recipient : "");
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			sm_cache_warn(c, "duplicates journal %s: %s", path, g_strerror(errno));
 		return FALSE;
 	}
-	sm_db_close(db);
-	gint64 filed_at;
-	return st == SM_DB_OK && sm_filing_decode(value, &filed_at) &&
-	       sm_cache_time_fresh(c, filed_at);
+	return fresh_file(c, &st);
+}
+
+/* Sets the file's times to "now" (the clock, or the tests' fixed time). */
+static int touch_fd(SmCache *c, int fd)
+{
+	if (!c->now)
+		return futimens(fd, NULL);
+	struct timespec t[2] = { { .tv_sec = c->now }, { .tv_sec = c->now } };
+	return futimens(fd, t);
+}
+
+static int touch(SmCache *c, const char *path, guint mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	int r = touch_fd(c, fd);
+	int saved = errno;
+	if (close(fd) < 0 && r == 0)
+		return -1;
+	errno = saved;
+	return r;
+}
+
+/* Directory modes follow the file mode: rw for someone means rwx. */
+static guint dir_mode(guint file_mode)
+{
+	return file_mode | ((file_mode & 0444) >> 2);
+}
+
+/* A delivery prunes when the stamp is older than PRUNE_EVERY (or the TTL,
+ * when that is shorter): one lstat() per delivery, a scan once an hour. */
+static void maybe_prune(SmCache *c, const char *dir, guint mode)
+{
+	g_autofree char *stamp = g_build_filename(dir, PRUNE_STAMP, NULL);
+	struct stat st;
+	gint64 every = MIN((gint64)PRUNE_EVERY, (gint64)c->ttl);
+	if (lstat(stamp, &st) == 0 && sm_cache_now(c) - st.st_mtime < every)
+		return;
+	guint fresh, stale;
+	if (touch(c, stamp, mode) == 0)
+		sm_filed_scan(c, TRUE, &fresh, &stale);
 }
 
 void sm_cache_mark_filed(SmCache *c, const char *key, const char *recipient)
 {
 	if (!c->duplicates || c->broken)
 		return;
-	SmDb *db = sm_cache_db(c, TRUE);
-	if (!db)
-		return;
-	g_autofree char *jkey = sm_filing_key(key, recipient ? recipient : "");
-	g_autofree char *value = sm_filing_encode(sm_cache_now(c));
-	char *why = NULL;
-	SmDbStatus st = sm_db_store(db, jkey, value, &why);
-	if (st != SM_DB_OK) {
-		sm_cache_db_failed(c, db, st, why);
+	g_autofree char *path = filing_path(c, key, recipient ? recipient : "");
+	g_autofree char *dir = sm_filed_dir(c);
+	guint mode = sm_cache_file_mode(c);
+	int r = touch(c, path, mode);
+	if (r < 0 && errno == ENOENT) {
+		g_autofree char *parent = g_path_get_dirname(dir);
+		g_mkdir_with_parents(parent, 0700);
+		if (mkdir(dir, dir_mode(mode)) < 0 && errno != EEXIST)
+			r = -1;
+		else
+			r = touch(c, path, mode);
+	}
+	if (r < 0) {
+		sm_cache_warn(c, "duplicates journal %s: %s", path, g_strerror(errno));
 		return;
 	}
-	sm_db_close(db);
+	maybe_prune(c, dir, mode);
+}
+
+/* Calls @f for each filing of the directory (key prefix @key, or all). */
+typedef void (*FilingFunc)(SmCache *c, int dirfd, const char *name, const struct stat *st,
+                           gpointer user);
+
+static int each_filing(SmCache *c, const char *key, FilingFunc f, gpointer user)
+{
+	g_autofree char *dir = sm_filed_dir(c);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	gsize keylen = key ? strlen(key) : 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		if (key && (strncmp(e->d_name, key, keylen) != 0 || e->d_name[keylen] != '.'))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			f(c, dirfd(d), e->d_name, &st, user);
+	}
+	closedir(d);
+	return 0;
+}
+
+typedef struct {
+	gboolean prune;
+	guint fresh, stale;
+} Scan;
+
+static void scan_one(SmCache *c, int dirfd, const char *name, const struct stat *st,
+                     gpointer user)
+{
+	Scan *s = user;
+	if (fresh_file(c, st)) {
+		s->fresh++;
+		return;
+	}
+	if (!s->prune || unlinkat(dirfd, name, 0) == 0)
+		s->stale++;
+}
+
+int sm_filed_scan(SmCache *c, gboolean prune, guint *fresh, guint *stale)
+{
+	Scan s = { .prune = prune };
+	int r = each_filing(c, NULL, scan_one, &s);
+	*fresh = s.fresh;
+	*stale = s.stale;
+	return r;
+}
+
+static void forget_one(SmCache *c, int dirfd, const char *name, const struct stat *st,
+                       gpointer user)
+{
+	if (unlinkat(dirfd, name, 0) == 0)
+		(*(guint *)user)++;
+}
+
+int sm_filed_forget(SmCache *c, const char *key, guint *removed)
+{
+	return each_filing(c, key, forget_one, removed);
 }

@@ -73,9 +73,7 @@ goffset sm_lock_slot(const char *key)
 
 /* ---- the lock file of an SmCache --------------------------------------- */
 
-/* The permission of new cache files: that of the database when there is one
- * (so an admin's group-writable shared cache stays shared), else 0600. */
-static guint file_mode(const SmCache *c)
+guint sm_cache_file_mode(const SmCache *c)
 {
 	struct stat st;
 	if (stat(c->path, &st) == 0)
@@ -93,7 +91,7 @@ int sm_cache_lock_fd(SmCache *c)
 		sm_cache_give_up(c, why);
 		return -1;
 	}
-	c->lock_fd = sm_lockfile_open(c->lock_path, file_mode(c));
+	c->lock_fd = sm_lockfile_open(c->lock_path, sm_cache_file_mode(c));
 	if (c->lock_fd < 0) {
 		g_autofree char *why = g_strdup_printf("cannot open %s: %s", c->lock_path,
 		                                       g_strerror(errno));

@@ -79,10 +79,13 @@ static gboolean is_filing(const char *dbkey)
 	return g_str_has_prefix(dbkey, SM_FILING_PREFIX);
 }
 
-static gboolean filing_stale(SmCache *c, const char *value)
+static gboolean journal_error(SmCache *c, GError **error)
 {
-	gint64 at;
-	return !sm_filing_decode(value, &at) || !sm_cache_time_fresh(c, at);
+	int saved = errno;
+	g_autofree char *dir = sm_filed_dir(c);
+	g_set_error(error, SM_CACHE_ERROR, SM_CACHE_ERROR_FAILED, "%s: %s", dir,
+	            g_strerror(saved));
+	return FALSE;
 }
 
 static void entry_from(SmCache *c, const char *key, const char *value, SmCacheEntry *e)
@@ -115,8 +118,7 @@ gboolean sm_cache_stats(SmCache *c, SmCacheStats *out, GError **error)
 	for (guint i = 0; ok && i < r.keys->len; i++) {
 		const char *key = r.keys->pdata[i], *value = r.values->pdata[i];
 		if (is_filing(key)) {
-			out->filings++;
-			out->stale_filings += filing_stale(c, value);
+			out->stale_filings++; /* an old version's journal record */
 			continue;
 		}
 		SmCacheEntry e;
@@ -133,6 +135,11 @@ gboolean sm_cache_stats(SmCache *c, SmCacheStats *out, GError **error)
 	if (ok && stat(c->path, &st) == 0)
 		out->size = st.st_size;
 	records_clear(&r);
+	guint fresh = 0, stale = 0;
+	if (ok && sm_filed_scan(c, FALSE, &fresh, &stale) < 0)
+		ok = journal_error(c, error);
+	out->filings = out->stale_filings + fresh + stale;
+	out->stale_filings += stale;
 	return ok;
 }
 
@@ -215,7 +222,7 @@ static gboolean delete_where(SmCache *c, DoomFunc doomed, gpointer user, gboolea
 static gboolean stale_record(SmCache *c, const char *key, const char *value, gpointer user)
 {
 	if (is_filing(key))
-		return filing_stale(c, value);
+		return TRUE; /* an old version's journal record */
 	SmCacheEntry e;
 	entry_from(c, key, value, &e);
 	gboolean stale = e.stale;
@@ -225,7 +232,13 @@ static gboolean stale_record(SmCache *c, const char *key, const char *value, gpo
 
 gboolean sm_cache_prune(SmCache *c, guint *removed, GError **error)
 {
-	return delete_where(c, stale_record, NULL, TRUE, removed, error);
+	guint fresh = 0, stale = 0;
+	if (!delete_where(c, stale_record, NULL, TRUE, removed, error))
+		return FALSE;
+	if (sm_filed_scan(c, TRUE, &fresh, &stale) < 0)
+		return journal_error(c, error);
+	*removed += stale;
+	return TRUE;
 }
 
 static gboolean record_of_key(SmCache *c, const char *dbkey, const char *value, gpointer user)
@@ -240,5 +253,7 @@ static gboolean record_of_key(SmCache *c, const char *dbkey, const char *value, 
 
 gboolean sm_cache_forget(SmCache *c, const char *key, guint *removed, GError **error)
 {
-	return delete_where(c, record_of_key, (gpointer)key, FALSE, removed, error);
+	if (!delete_where(c, record_of_key, (gpointer)key, FALSE, removed, error))
+		return FALSE;
+	return sm_filed_forget(c, key, removed) == 0 || journal_error(c, error);
 }

@@ -63,6 +63,9 @@ goffset sm_lock_slot(const char *key);
 #define SM_CACHE_POLL_FIRST_US 500
 #define SM_CACHE_POLL_MAX_US 5000
 
+/* The permission of new cache files: that of the database when there is one
+ * (so an admin's group-writable shared cache stays shared), else 0600. */
+guint sm_cache_file_mode(const SmCache *c);
 /* The lock file, opened on first use (its directory made if needed) with the
  * database's permissions, or 0600; -1 with the cache given up if it cannot be. */
 int sm_cache_lock_fd(SmCache *c);
@@ -83,10 +86,18 @@ char *sm_record_encode(const SmVerdict *v, const char *fingerprint);
  * allocated); FALSE when @text is not a record this version understands. */
 gboolean sm_record_decode(const char *text, SmVerdict *v, char **fingerprint);
 
-/* Journal records live under "F:" KEY ":" first 32 hex of SHA-256(recipient). */
+/* Journal records of sortmail 0.1 lived in the database under "F:" KEY ":"
+ * ...; prune deletes any it finds (the journal is now cache-filed.c's files). */
 #define SM_FILING_PREFIX "F:"
-char *sm_filing_key(const char *key, const char *recipient);
-char *sm_filing_encode(gint64 filed_at);
-gboolean sm_filing_decode(const char *text, gint64 *filed_at);
+
+/* ---- duplicates journal (cache-filed.c) -------------------------------- */
+
+/* The journal's directory, PATH.filed (newly allocated). */
+char *sm_filed_dir(const SmCache *c);
+/* Counts (and with @prune deletes) the stale filings; fresh ones into *@fresh.
+ * 0, or -1 with errno (a missing directory is an empty journal). */
+int sm_filed_scan(SmCache *c, gboolean prune, guint *fresh, guint *stale);
+/* Deletes the filings of @key; counts them into *@removed. 0 or -1/errno. */
+int sm_filed_forget(SmCache *c, const char *key, guint *removed);
 
 #endif

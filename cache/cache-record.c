@@ -11,7 +11,6 @@
 
 #define RECORD_VERSION "1"
 #define RECORD_FIELDS 7
-#define FILING_FIELDS 2
 
 char *sm_record_clean(const char *s)
 {
@@ -88,20 +87,3 @@ gboolean sm_record_decode(const char *text, SmVerdict *v, char **fingerprint)
 	return TRUE;
 }
 
-char *sm_filing_key(const char *key, const char *recipient)
-{
-	g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, recipient, -1);
-	return g_strdup_printf(SM_FILING_PREFIX "%s:%.32s", key, hash);
-}
-
-char *sm_filing_encode(gint64 filed_at)
-{
-	return g_strdup_printf(RECORD_VERSION "\t%" G_GINT64_FORMAT, filed_at);
-}
-
-gboolean sm_filing_decode(const char *text, gint64 *filed_at)
-{
-	g_auto(GStrv) f = g_strsplit(text, "\t", FILING_FIELDS + 1);
-	return g_strv_length(f) == FILING_FIELDS && strcmp(f[0], RECORD_VERSION) == 0 &&
-	       parse_time(f[1], filed_at);
-}

@@ -1,7 +1,8 @@
-/* cache.h: the face of cache/: the shared verdict cache and the duplicates
- * journal, in one GDBM file (default ~/.sortmail/verdicts.db, chosen by the
- * caller) with a sidecar lock file PATH.lock; and the reply memory of the
- * autoresponder, in a second file kept the same way (at the end).
+/* cache.h: the face of cache/: the shared verdict cache, a GDBM file (default
+ * ~/.sortmail/verdicts.db, chosen by the caller) with a sidecar lock file
+ * PATH.lock; the duplicates journal, a directory PATH.filed beside it; and
+ * the reply memory of the autoresponder, in a second GDBM file kept like the
+ * cache (at the end).
  *
  * Contract: the cache is never the reason a delivery fails or waits without
  * bound. Every problem with it (no directory, permission, a corrupt or busy

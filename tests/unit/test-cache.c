@@ -674,6 +674,68 @@ static void test_duplicates(Fixture *f, gconstpointer data)
 	g_assert_false(sm_cache_already_filed(later, KEY, "bob@example.com"));
 }
 
+/* The journal is a directory of files; deliveries prune it once an hour. */
+static void test_journal_files(Fixture *f, gconstpointer data)
+{
+	SmCacheOptions o = options(f);
+	o.now = 1700000000;
+	o.ttl = 7200;
+	g_autoptr(SmCache) c = sm_cache_new(&o);
+	sm_cache_mark_filed(c, KEY, "alice@example.com");
+	g_assert_null(sm_cache_warning(c));
+
+	g_autofree char *dir = g_strconcat(f->db, ".filed", NULL);
+	g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
+	                                                      "alice@example.com", -1);
+	g_autofree char *name = g_strdup_printf("%s/%s.%.32s", dir, KEY, hash);
+	struct stat st;
+	g_assert_cmpint(lstat(name, &st), ==, 0);
+	g_assert_cmpint(st.st_mtime, ==, o.now);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+	g_assert_cmpint(lstat(dir, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0700);
+
+	/* A symlink planted under a filing's name is not a filing. */
+	g_autofree char *bob = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
+	                                                     "bob@example.com", -1);
+	g_autofree char *planted = g_strdup_printf("%s/%s.%.32s", dir, KEY, bob);
+	g_assert_cmpint(symlink(name, planted), ==, 0);
+	g_assert_false(sm_cache_already_filed(c, KEY, "bob@example.com"));
+
+	/* Within the hour nobody scans; after it the next filing prunes. */
+	o.now += 3599;
+	g_autoptr(SmCache) soon = sm_cache_new(&o);
+	sm_cache_mark_filed(soon, "1111", "carol@example.com");
+	o.now += 3601; /* alice's filing is 7200 s old: stale; 1111's is fresh */
+	g_autoptr(SmCache) later = sm_cache_new(&o);
+	g_assert_false(sm_cache_already_filed(later, KEY, "alice@example.com"));
+	g_assert_cmpint(lstat(name, &st), ==, 0);
+	sm_cache_mark_filed(later, "2222", "carol@example.com");
+	g_assert_cmpint(lstat(name, &st), ==, -1);
+	g_assert_cmpint(lstat(planted, &st), ==, -1);
+	g_assert_true(sm_cache_already_filed(later, "2222", "carol@example.com"));
+	g_assert_null(sm_cache_warning(later));
+
+	/* A journal record of sortmail 0.1 in the database goes at the next prune. */
+	SmDb *db = NULL;
+	g_autofree char *why = NULL;
+	g_assert_cmpint(sm_db_open(f->db, SM_DB_CREATE, 0600, 1000, &db, NULL, &why), ==, SM_DB_OK);
+	g_assert_cmpint(sm_db_store(db, "F:abcd:0123", "1\t1700000000", &why), ==, SM_DB_OK);
+	sm_db_close(db);
+	g_autoptr(GError) error = NULL;
+	SmCacheStats stats;
+	g_assert_true(sm_cache_stats(later, &stats, &error));
+	g_assert_cmpuint(stats.filings, ==, 3);
+	g_assert_cmpuint(stats.stale_filings, ==, 1);
+	guint removed;
+	g_assert_true(sm_cache_prune(later, &removed, &error));
+	g_assert_cmpuint(removed, ==, 1);
+	g_assert_true(sm_cache_stats(later, &stats, &error));
+	g_assert_cmpuint(stats.filings, ==, 2);
+	g_assert_cmpuint(stats.stale_filings, ==, 0);
+	g_assert_no_error(error);
+}
+
 /* ---- maintenance ------------------------------------------------------- */
 
 static gboolean collect_entry(const SmCacheEntry *e, gpointer user)
@@ -780,6 +842,7 @@ int main(int argc, char **argv)
 	ADD("/cache/broken/unwritable-directory", test_unwritable_directory, NULL);
 	ADD("/cache/broken/database-busy", test_database_busy, NULL);
 	ADD("/cache/duplicates", test_duplicates, NULL);
+	ADD("/cache/journal-files", test_journal_files, NULL);
 	ADD("/cache/maintenance", test_maintenance, NULL);
 	return g_test_run();
 }
