@@ -14,6 +14,7 @@ lda_libsmlda_la_SOURCES = \
 	lda/verdicts.c lda/verdicts.h \
 	lda/cmd-cache.c \
 	lda/cmd-check.c \
+	lda/check-setup.c lda/check-setup.h lda/check-priv.h lda/check-templates.c \
 	lda/deliver-maildir.c \
 	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h \
 	lda/autoreply.c lda/autoreply.h \

@@ -183,6 +183,10 @@ gboolean sm_is_personal(const SmConfig *c, const char *address);
  * "inbox" (any case) names the mailbox root itself. */
 gboolean sm_folder_name_valid(const char *name);
 gboolean sm_folder_is_inbox(const char *name);
+/* Where the backend of @c files @folder (a valid name): the Maildir root or
+ * ROOT/.NAME, the mbox inbox file or ROOT/NAME. Newly allocated. For
+ * `sortmail explain`: the backends compute their own. */
+char *sm_folder_path(const SmConfig *c, const char *folder);
 
 /* ---- the decision ------------------------------------------------------ */
 

@@ -232,3 +232,8 @@ tests_fault_libsminject_la_LDFLAGS = -module -avoid-version -shared -rpath /nowh
 tests_fault_libsminject_la_LIBADD = -ldl
 TESTS += tests/integration/faults-inject.sh
 EXTRA_DIST += tests/integration/faults-inject.sh
+
+# Operator's tools (issue 7): `sortmail check` on a whole set-up.
+TESTS += tests/integration/check.sh
+EXTRA_DIST += tests/integration/check.sh \
+	tests/data/check/five-errors.conf tests/data/check/broken-template
