@@ -216,6 +216,12 @@ void sm_decide(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                SmDecision *out);
 void sm_decision_clear(SmDecision *d);
 
+/* The first rule of @c whose conditions all hold, as sm_decide() finds it
+ * (also when the spam policy then overrides its action); NULL when none.
+ * For `sortmail explain`. */
+const SmRule *sm_decide_first_rule(const SmConfig *c, const SmEnvelope *env,
+                                   const SmMessage *m, const char *rcpt);
+
 /* ---- automatic replies: when not to answer -------------------------------- */
 
 /* Why a reply asked for by rule @r must not be sent, or NULL when it may be.
