@@ -239,6 +239,6 @@ TESTS += tests/integration/check.sh tests/integration/explain.sh
 EXTRA_DIST += tests/integration/check.sh \
 	tests/data/check/five-errors.conf tests/data/check/broken-template \
 	tests/integration/explain.sh \
-	tests/data/explain/local.cf \
+	tests/data/explain/local.cf tests/data/explain/templates/course \
 	tests/data/explain/training.eml tests/data/explain/training.expected \
 	tests/data/explain/sales.eml tests/data/explain/sales.expected

@@ -23,7 +23,8 @@ personal me@example.com
 unplus ^me\+for-example\+(.+)@ \$1@example.com
 rules $EDATA/local.cf
 sendmail $FAKE
-rule to ^training@example\.com\$ autorespond information folder training
+templates-dir $EDATA/templates
+rule to ^training@example\.com\$ autorespond course folder training
 rule to ^sales@example\.com\$ forward boss@example.net folder sales
 CONF
 
