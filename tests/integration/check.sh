@@ -10,6 +10,8 @@
 
 CDATA=$top_srcdir/tests/data/check
 new_home "$T/home"
+# As deliveries make it; a umask of 002 would otherwise make it group-writable.
+chmod 0700 "$HOME/.sortmail"
 
 # check_run ARGS...: runs `sortmail check` like deliver does; output in $T/out.
 check_run() {
