@@ -176,6 +176,29 @@ gboolean sm_cache_lookup(SmCache *c, const char *key, SmCacheEntry *out, gboolea
 	return TRUE;
 }
 
+gboolean sm_cache_lookup_filed(SmCache *c, const char *key, const char *recipient,
+                               gint64 *filed_at, GError **error)
+{
+	SmDb *db = NULL;
+	g_autofree char *value = NULL;
+	char *why = NULL;
+
+	*filed_at = 0;
+	if (!open_db(c, SM_DB_READ, &db, error))
+		return FALSE;
+	if (!db)
+		return TRUE;
+	g_autofree char *jkey = sm_filing_key(key, recipient ? recipient : "");
+	SmDbStatus st = sm_db_fetch(db, jkey, &value, &why);
+	sm_db_close(db);
+	if (st != SM_DB_OK && st != SM_DB_ABSENT)
+		return db_error(c, st, why, error);
+	gint64 t;
+	if (st == SM_DB_OK && sm_filing_decode(value, &t) && sm_cache_time_fresh(c, t))
+		*filed_at = t;
+	return TRUE;
+}
+
 /* Deletes the records that @doomed picks, then maybe gives the space back. */
 typedef gboolean (*DoomFunc)(SmCache *c, const char *key, const char *value, gpointer user);
 

@@ -5,8 +5,8 @@
  *
  * The steps are those of deliver.c, in its order, with the same functions:
  * the envelope, the original recipient (which source, which un-plus rule,
- * before -> after), the verdict cache (key, and a read-only lookup: no
- * single-flight lock, no write, no journal), the scoring (every rule that
+ * before -> after), the verdict cache (key, and read-only lookups of the
+ * verdict and the duplicates journal: no single-flight lock, no write), the scoring (every rule that
  * hit with its score, the DNS answers, spamd's answer; score/ writes them
  * down through sm_scorer_explain()), the decision (the config line that
  * chose it), then explain-actions.c. A fresh cached verdict is what a
@@ -34,6 +34,16 @@
 void sm_explain_section(const char *title)
 {
 	printf("\n%s\n", title);
+}
+
+void sm_explain_verdict(const char *key, const SmVerdict *v)
+{
+	GString *tests = g_string_new(NULL);
+	for (guint i = 0; v->rules && i < v->rules->len; i++)
+		g_string_append_printf(tests, "%s%s", i ? "," : "", (char *)v->rules->pdata[i]);
+	sm_explain_item(key, "%s, score %.1f, required %.1f, tests=%s", v->is_spam ? "spam" : "ham",
+	                v->score, v->threshold, tests->len ? tests->str : "none");
+	g_string_free(tests, TRUE);
 }
 
 void sm_explain_item(const char *key, const char *fmt, ...)
@@ -174,59 +184,6 @@ static void explain_recipient(Explain *x)
 	                                                           : ", not a personal address");
 }
 
-static void describe_verdict(const char *key, const SmVerdict *v)
-{
-	GString *tests = g_string_new(NULL);
-	for (guint i = 0; v->rules && i < v->rules->len; i++)
-		g_string_append_printf(tests, "%s%s", i ? "," : "", (char *)v->rules->pdata[i]);
-	sm_explain_item(key, "%s, score %.1f, required %.1f, tests=%s", v->is_spam ? "spam" : "ham",
-	                v->score, v->threshold, tests->len ? tests->str : "none");
-	g_string_free(tests, TRUE);
-}
-
-/* A read-only lookup: no lock, no write, a missing file is a miss. */
-static void explain_cache(Explain *x)
-{
-	const SmConfig *c = x->config;
-	sm_explain_section("verdict cache");
-	if (!c->cache_path) {
-		sm_explain_item("cache", "none (cache none): the message is scored every time");
-		return;
-	}
-	sm_explain_item("file", "%s", c->cache_path);
-	if (!x->use_cache) {
-		sm_explain_item("key", "not computed: the message is larger than max-score-size "
-		                "(%zu bytes), never scored nor cached", c->max_score_size);
-		return;
-	}
-	sm_explain_item("key", "%s", x->key);
-	SmCacheOptions o;
-	g_autofree char *fingerprint = NULL;
-	sm_lda_cache_options(c, &x->env, &o, &fingerprint);
-	g_autoptr(SmCache) cache = sm_cache_new(&o);
-	g_autoptr(GError) error = NULL;
-	gboolean found = FALSE;
-	if (!sm_cache_lookup(cache, x->key, &x->cached, &found, &error)) {
-		sm_explain_item("lookup", "failed: %s (a delivery would score without the cache)",
-		                error->message);
-		return;
-	}
-	if (!found) {
-		sm_explain_item("lookup", "miss: no verdict stored for this key (a delivery would "
-		                "score it and store the verdict)");
-		return;
-	}
-	if (x->cached.stale || !x->cached.valid) {
-		sm_explain_item("lookup", "stale: %s (a delivery would score it again)",
-		                !x->cached.valid ? "the record cannot be read"
-		                : strcmp(x->cached.fingerprint, fingerprint) != 0
-		                ? "made with other rules or settings" : "older than cache-ttl");
-		return;
-	}
-	x->have_cached = TRUE;
-	sm_explain_item("lookup", "hit: a fresh verdict (a delivery would use it, not score)");
-	describe_verdict("cached verdict", &x->cached.verdict);
-}
 
 static void copy_verdict(const SmVerdict *from, SmVerdict *to)
 {
@@ -292,11 +249,11 @@ static void explain_scoring(Explain *x)
 	if (x->trace.spamd)
 		sm_explain_item("spamd", "%s", x->trace.spamd);
 	if (!x->score_error)
-		describe_verdict(x->have_cached ? "scored now" : "verdict", &x->fresh);
+		sm_explain_verdict(x->have_cached ? "scored now" : "verdict", &x->fresh);
 	if (x->fresh.note)
 		sm_explain_item("note", "%s", x->fresh.note);
 	if (x->have_cached) {
-		describe_verdict("verdict", &d->verdict);
+		sm_explain_verdict("verdict", &d->verdict);
 		if (d->verdict.is_spam != x->fresh.is_spam)
 			sm_explain_item("beware", "the cached verdict and the one scored now disagree; "
 			                "a delivery uses the cached one until it expires");
@@ -357,7 +314,8 @@ static gboolean run(Explain *x, GError **error)
 	                                                   : "(none: the defaults)");
 	explain_envelope(x);
 	explain_recipient(x);
-	explain_cache(x);
+	x->have_cached = sm_explain_cache(x->config, &x->env, x->use_cache ? x->key : NULL,
+	                                  x->rcpt.address, &x->cached);
 	sm_verdict_init(&x->fresh);
 	sm_decide(x->config, &x->env, &x->msg, x->rcpt.address, score, x, &x->decision);
 	explain_scoring(x);

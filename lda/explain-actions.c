@@ -58,9 +58,6 @@ static void explain_folder(const SmConfig *c, const SmDecision *d, const SmRule 
 	sm_explain_item("path", "%s", path);
 	if (out_rule && out_rule->file_on_failure)
 		sm_explain_item("filed", "only if the rule's pipe or forward fails");
-	if (c->duplicates && c->cache_path)
-		sm_explain_item("duplicates", "a delivery would skip it if the duplicates journal "
-		                "already has it for this recipient (not looked at here)");
 }
 
 static void explain_pipe(const SmConfig *c, const SmEnvelope *env, const char *rcpt,

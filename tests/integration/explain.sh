@@ -78,12 +78,15 @@ check "spam: filed into ubetrap, full path shown" \
 check "spam: the X-Spam-Flag header that would be prepended" \
 	grep -q '^  prepended  *X-Spam-Flag: YES$' "$T/out"
 
-# After a real delivery the verdict is cached: explain reports the hit.
+# After a real delivery the verdict is cached and the filing journaled:
+# explain reports both (read only).
 deliver -f spammer@example.biz < "$T/spam-sales.eml"
 expect_rc 0 "a real delivery of it (fills the cache)"
 deliver explain -c "$CONFIG" -f spammer@example.biz < "$T/spam-sales.eml"
 check "explain after the delivery: cache hit" grep -q '^  lookup  *hit: a fresh verdict' "$T/out"
 check "the cached verdict is shown" grep -q '^  cached verdict  *spam, score ' "$T/out"
+check "the duplicates journal says it was filed for this recipient" \
+	grep -q '^  duplicates  *already filed for sales@example.com at ' "$T/out"
 tree_state "$HOME" > "$T/before2"
 deliver explain -c "$CONFIG" -f spammer@example.biz < "$T/spam-sales.eml"
 tree_state "$HOME" > "$T/after2"
