@@ -59,6 +59,25 @@ gboolean sm_cache_already_filed(SmCache *c, const char *key, const char *recipie
 	return fresh_file(c, &st);
 }
 
+gboolean sm_cache_lookup_filed(SmCache *c, const char *key, const char *recipient,
+                               gint64 *filed_at, GError **error)
+{
+	g_autofree char *path = filing_path(c, key, recipient ? recipient : "");
+	struct stat st;
+	*filed_at = 0;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return TRUE;
+		int saved = errno;
+		g_set_error(error, SM_CACHE_ERROR, SM_CACHE_ERROR_FAILED, "%s: %s", path,
+		            g_strerror(saved));
+		return FALSE;
+	}
+	if (fresh_file(c, &st))
+		*filed_at = st.st_mtime;
+	return TRUE;
+}
+
 /* Sets the file's times to "now" (the clock, or the tests' fixed time). */
 static int touch_fd(SmCache *c, int fd)
 {

@@ -143,6 +143,13 @@ gboolean sm_cache_foreach(SmCache *c, SmCacheEntryFunc f, gpointer user, GError 
 gboolean sm_cache_lookup(SmCache *c, const char *key, SmCacheEntry *out, gboolean *found,
                          GError **error);
 
+/* When the duplicates journal has a fresh record of @key filed for
+ * @recipient: *@filed_at its time, else 0. Read only (for `sortmail
+ * explain`): unlike sm_cache_already_filed() it takes no lock of ours and
+ * reports a problem instead of working around it. */
+gboolean sm_cache_lookup_filed(SmCache *c, const char *key, const char *recipient,
+                               gint64 *filed_at, GError **error);
+
 /* Deletes stale verdicts and filings, then gives the space back. */
 gboolean sm_cache_prune(SmCache *c, guint *removed, GError **error);
 

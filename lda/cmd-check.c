@@ -1,6 +1,8 @@
-/* cmd-check.c: the `check --rules` subcommand: what the scorer makes of the
- * rule files, as a delivery under the same configuration would load them.
+/* cmd-check.c: the `check` subcommand. Without --rules it checks the whole
+ * set-up (check-setup.h). With --rules: what the scorer makes of the rule
+ * files, as a delivery under the same configuration would load them.
  *
+ *   sortmail check [-c CONFIG]
  *   sortmail check --rules [-c CONFIG] [-v] [FILE|DIR...]
  *
  * Rule files come from the configuration's "rules" lines, or from the
@@ -10,12 +12,14 @@
  * (a rule skipped, with file:line and why), and the directives not
  * understood (counted per directive; listed with -v, as are the eval: rules).
  *
- * Exit status: 0 the rules load (problems or not), 1 they cannot be loaded
- * or none would run, 2 usage error. Nothing here is on the delivery path.
+ * Exit status of --rules: 0 the rules load (problems or not), 1 they cannot
+ * be loaded or none would run, 2 usage error; of the whole check, see
+ * check-setup.h. Nothing here is on the delivery path.
  */
 #include "config.h"
 #include "lda.h"
 #include "verdicts.h"
+#include "check-setup.h"
 #include "score/score.h"
 
 #include <getopt.h>
@@ -38,7 +42,10 @@ typedef struct {
 
 static void usage(FILE *to)
 {
-	fputs("usage: sortmail check --rules [-c CONFIG] [-v] [FILE|DIR...]\n"
+	fputs("usage: sortmail check [-c CONFIG]\n"
+	      "       sortmail check --rules [-c CONFIG] [-v] [FILE|DIR...]\n"
+	      "  (no --rules)   check the configuration, the rule files, every template and\n"
+	      "                 the files and programs deliveries need; print every problem\n"
 	      "  --rules        load the scorer's rules and report what loaded and what not\n"
 	      "  -c CONFIG      the configuration (default ~/.sortmail/config)\n"
 	      "  -v, --verbose  also list every eval: rule and every directive not understood\n"
@@ -197,7 +204,7 @@ static int check_rules(SmConfig *c, int argc, char **argv, gboolean verbose)
 int sm_cmd_check(int argc, char **argv)
 {
 	CheckOptions o = { 0 };
-	if (!parse_options(&argc, &argv, &o) || (!o.help && !o.rules)) {
+	if (!parse_options(&argc, &argv, &o) || (!o.rules && (argc > 0 || o.verbose))) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -205,6 +212,8 @@ int sm_cmd_check(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!o.rules)
+		return sm_check_setup(o.config_path);
 	SmEnvelope env;
 	SmEnvelopeArgs args = { 0 };
 	g_autoptr(GError) error = NULL;

@@ -32,6 +32,9 @@ int sm_cmd_deliver(int argc, char **argv);
 /* The `check` subcommand (`check --rules`): returns the exit status. */
 int sm_cmd_check(int argc, char **argv);
 
+/* The `explain` subcommand: returns the exit status. */
+int sm_cmd_explain(int argc, char **argv);
+
 /* The `cache` subcommand: returns the exit status. */
 int sm_cmd_cache(int argc, char **argv);
 

@@ -24,6 +24,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return sm_cmd_check(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "explain") == 0)
+		return sm_cmd_explain(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "cache") == 0)
 		return sm_cmd_cache(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "deliver") == 0)

@@ -111,8 +111,7 @@ static gboolean run_pipe(const SmConfig *c, const SmEnvelope *env, const SmMessa
 	return ok;
 }
 
-/* TRUE when @m carries @name with @value (addresses compared caselessly). */
-static gboolean has_header_address(const SmMessage *m, const char *name, const char *value)
+gboolean sm_outbound_has_address(const SmMessage *m, const char *name, const char *value)
 {
 	guint pos = 0;
 	const SmHeader *h;
@@ -135,7 +134,7 @@ static gboolean run_forward(const SmConfig *c, const SmEnvelope *env, const SmMe
 		out->forward_state = g_strdup("suppressed:spam");
 		return TRUE;
 	}
-	if (rcpt && *rcpt && has_header_address(m, SM_LOOP_HEADER, rcpt)) {
+	if (rcpt && *rcpt && sm_outbound_has_address(m, SM_LOOP_HEADER, rcpt)) {
 		out->forward_state = g_strdup("suppressed:loop");
 		out->forward_detail = g_strdup_printf("%s: %s", SM_LOOP_HEADER, rcpt);
 		return TRUE;
@@ -144,7 +143,7 @@ static gboolean run_forward(const SmConfig *c, const SmEnvelope *env, const SmMe
 	GString *looped = g_string_new(NULL);
 	for (guint i = 0; i < r->forward->len; i++) {
 		const char *a = r->forward->pdata[i];
-		if (has_header_address(m, "Delivered-To", a))
+		if (sm_outbound_has_address(m, "Delivered-To", a))
 			g_string_append_printf(looped, "%sDelivered-To: %s", looped->len ? ", " : "", a);
 		else
 			g_ptr_array_add(to, (gpointer)a);

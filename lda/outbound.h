@@ -43,6 +43,11 @@ void sm_outbound(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                  gint64 deadline, SmOutboundOutcome *out);
 void sm_outbound_outcome_clear(SmOutboundOutcome *o);
 
+/* TRUE when @m carries a header @name whose address (or, without one, whose
+ * value) is @value, caselessly: the forward's loop tests (the marker, and
+ * Delivered-To for a target); also used by `sortmail explain`. */
+gboolean sm_outbound_has_address(const SmMessage *m, const char *name, const char *value);
+
 /* The loop marker header's name. */
 #define SM_LOOP_HEADER "X-Sortmail-Loop"
 

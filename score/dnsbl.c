@@ -463,7 +463,13 @@ struct SmDnsblRun {
 	SmDnsBatch *batch;    /* NULL: nothing to ask, or no resolver */
 	GPtrArray *zone_of;   /* Zone * of each query, borrowed */
 	char *start_error;    /* why there is no resolver; owned */
+	GPtrArray *trace;     /* see sm_dnsbl_trace(); NULL: not explaining */
 };
+
+void sm_dnsbl_trace(SmDnsblRun *run, GPtrArray *lines)
+{
+	run->trace = lines;
+}
 
 static GArray *relays_of(const SmDnsbl *d, const char *data, gsize len)
 {
@@ -556,10 +562,13 @@ typedef struct {
 	GHashTable *seen;  /* names added by this run */
 	double sum;
 	GString *note;
+	GString *line;     /* the lookup being explained, or NULL */
 } Hits;
 
 static void hit(Hits *h, const char *name, double score)
 {
+	if (h->line)
+		g_string_append_printf(h->line, " -> %s (%.1f)", name, score);
 	if (!g_hash_table_add(h->seen, (gpointer)name))
 		return;
 	g_ptr_array_add(h->rules, g_strdup(name));
@@ -617,24 +626,51 @@ static void note_unavailable(Hits *h, const char *start_error, guint timeouts,
 	hit(h, "__DNS_UNAVAILABLE", 0.0);
 }
 
+/* "NAME: ANSWER" of one lookup, for sm_dnsbl_trace(). */
+static GString *trace_start(const SmDnsQuery *q)
+{
+	GString *s = g_string_new(q->name);
+	g_string_append(s, ": ");
+	switch (q->status) {
+	case SM_DNS_ANSWER:
+		for (guint i = 0; i < q->n_addrs; i++)
+			g_string_append_printf(s, "%s%u.%u.%u.%u", i ? "," : "", q->addrs[i] >> 24,
+			                       (q->addrs[i] >> 16) & 0xff, (q->addrs[i] >> 8) & 0xff,
+			                       q->addrs[i] & 0xff);
+		break;
+	case SM_DNS_NO_RECORD: g_string_append(s, "not listed (NXDOMAIN)"); break;
+	case SM_DNS_TIMEOUT:   g_string_append(s, "no answer before the deadline"); break;
+	default:               g_string_append(s, "lookup failed"); break;
+	}
+	return s;
+}
+
 double sm_dnsbl_finish(SmDnsblRun *run, GPtrArray *rules, char **note)
 {
 	SmDnsbl *d = run->d;
-	Hits h = { rules, g_hash_table_new(g_str_hash, g_str_equal), 0.0, g_string_new(NULL) };
+	Hits h = { rules, g_hash_table_new(g_str_hash, g_str_equal), 0.0, g_string_new(NULL),
+	           NULL };
 	guint timeouts = 0, failures = 0, total = 0;
 	d->last_ms = 0.0;
+	if (run->trace && !run->batch)
+		g_ptr_array_add(run->trace, g_strdup(run->start_error
+		                ? run->start_error : "nothing to look up (no untrusted relay, no URI)"));
 	if (run->batch) {
 		const GArray *qs = sm_dns_finish(run->batch);
 		d->last_ms = sm_dns_elapsed_ms(run->batch);
 		total = qs->len;
 		for (guint i = 0; i < qs->len; i++) {
 			const SmDnsQuery *q = &g_array_index(qs, SmDnsQuery, i);
+			h.line = run->trace ? trace_start(q) : NULL;
 			if (q->status == SM_DNS_ANSWER)
 				interpret(run->zone_of->pdata[i], q, &h);
 			else if (q->status == SM_DNS_TIMEOUT)
 				timeouts++;
 			else if (q->status != SM_DNS_NO_RECORD)
 				failures++;
+			if (h.line)
+				g_ptr_array_add(run->trace, g_string_free(h.line, FALSE));
+			h.line = NULL;
 		}
 	}
 	if (run->start_error || timeouts + failures > 0)

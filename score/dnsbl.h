@@ -52,6 +52,11 @@ typedef struct SmDnsblRun SmDnsblRun;
 SmDnsblRun *sm_dnsbl_start(SmDnsbl *d, const char *data, gsize len, const GPtrArray *uris,
                            const GString *text);
 
+/* Makes sm_dnsbl_finish() append one line per lookup to @lines (char *,
+ * newly allocated): "NAME: ANSWER" and, for a listing, " -> RULE (SCORE)";
+ * for `sortmail explain`. */
+void sm_dnsbl_trace(SmDnsblRun *run, GPtrArray *lines);
+
 /* Waits for the answers (until the deadline at most), appends the names of
  * the rules that hit to @rules (char *, newly allocated) and returns the sum
  * of their scores. What went wrong (no DNS, a list refusing our resolver, a

@@ -75,7 +75,7 @@ static const SmScoreModule *open_module(const char *path, GError **error)
 		            mod->abi, SM_SCORE_MODULE_ABI);
 		return NULL;
 	}
-	if (!mod->load || !mod->score || !mod->free || !mod->report) {
+	if (!mod->load || !mod->score || !mod->free || !mod->report || !mod->explain) {
 		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_MODULE,
 		            "scorer module %s is incomplete (a function is missing)", path);
 		return NULL;
@@ -128,6 +128,24 @@ gboolean sm_scorer_score(SmScorer *s, const SmMessage *m, SmVerdict *out, GError
 	if (!ensure_loaded(s, error))
 		return FALSE;
 	return s->module->score(s->engine, m->data, m->len, out, error);
+}
+
+gboolean sm_scorer_explain(SmScorer *s, const SmMessage *m, SmVerdict *out,
+                           SmScoreTrace *trace, GError **error)
+{
+	if (!ensure_loaded(s, error))
+		return FALSE;
+	return s->module->explain(s->engine, m->data, m->len, out, trace, error);
+}
+
+void sm_score_trace_clear(SmScoreTrace *t)
+{
+	if (t->hits)
+		g_ptr_array_free(t->hits, TRUE);
+	if (t->dns)
+		g_ptr_array_free(t->dns, TRUE);
+	g_free(t->spamd);
+	*t = (SmScoreTrace){ 0 };
 }
 
 gboolean sm_scorer_report(SmScorer *s, SmScorerReport *out, GError **error)

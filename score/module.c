@@ -28,6 +28,7 @@ typedef struct {
 	double required;
 	SmSpamd *spamd;       /* NULL: no spamd configured (spamd.h) */
 	SmDnsbl *dnsbl;       /* NULL: no DNS blocklist configured (dnsbl.h) */
+	SmScoreTrace *trace;  /* set while explaining one message, else NULL */
 } Engine;
 
 /* Same name as the loader's, so both give the same GQuark. */
@@ -89,6 +90,27 @@ static double round3(double x)
 	return (double)(gint64)(x * 1000.0 + (x < 0 ? -0.5 : 0.5)) / 1000.0;
 }
 
+static void hit_free(gpointer p)
+{
+	SmScoreHit *h = p;
+	g_free(h->name);
+	g_free(h->kind);
+	g_free(h->describe);
+	g_free(h->where);
+	g_free(h);
+}
+
+static void trace_hit(SmScoreTrace *t, const SmScoreRule *rule)
+{
+	SmScoreHit *h = g_new0(SmScoreHit, 1);
+	h->name = g_strdup(rule->name);
+	h->score = rule->score;
+	h->kind = g_strdup(sm_rule_kind_name(rule->kind));
+	h->describe = g_strdup(rule->describe);
+	h->where = g_strdup(rule->where);
+	g_ptr_array_add(t->hits, h);
+}
+
 static gboolean engine_score(void *engine, const char *data, gsize len, SmVerdict *out,
                              GError **error)
 {
@@ -109,14 +131,20 @@ static gboolean engine_score(void *engine, const char *data, gsize len, SmVerdic
 	                                            NULL) : NULL;
 
 	double sum = 0.0;
+	if (e->trace && !e->trace->hits)
+		e->trace->hits = g_ptr_array_new_with_free_func(hit_free);
 	g_autofree guint *hits = sm_rules_run(e->rules, render);
 	for (guint i = 0; i < e->rules->rules->len; i++) {
 		const SmScoreRule *rule = e->rules->rules->pdata[i];
 		if (hits[i] && rule->scored) {
 			sum += rule->score;
 			g_ptr_array_add(out->rules, g_strdup(rule->name));
+			if (e->trace)
+				trace_hit(e->trace, rule);
 		}
 	}
+	if (dns && e->trace)
+		sm_dnsbl_trace(dns, e->trace->dns);
 	if (dns)
 		sum += sm_dnsbl_finish(dns, out->rules, &out->note);
 	g_ptr_array_sort(out->rules, compare_strings);
@@ -159,10 +187,28 @@ static gboolean engine_score_with_spamd(void *engine, const char *data, gsize le
 	return sm_spamd_score(e->spamd, data, len, out, engine_score, engine, error);
 }
 
+/* The same scoring with e->trace set: the steps are written down on the way. */
+static gboolean engine_explain(void *engine, const char *data, gsize len, SmVerdict *out,
+                               SmScoreTrace *trace, GError **error)
+{
+	Engine *e = engine;
+	e->trace = trace;
+	if (e->dnsbl)
+		trace->dns = g_ptr_array_new_with_free_func(g_free);
+	if (e->spamd)
+		sm_spamd_trace(e->spamd, &trace->spamd);
+	gboolean ok = engine_score_with_spamd(engine, data, len, out, error);
+	if (e->spamd)
+		sm_spamd_trace(e->spamd, NULL);
+	e->trace = NULL;
+	return ok;
+}
+
 G_MODULE_EXPORT const SmScoreModule sm_score_module_v1 = {
 	.abi = SM_SCORE_MODULE_ABI,
 	.load = engine_load,
 	.score = engine_score_with_spamd,
 	.free = engine_free,
 	.report = engine_report,
+	.explain = engine_explain,
 };

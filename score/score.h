@@ -78,11 +78,39 @@ typedef struct {
  * sm_scorer_score() would) and describes them in @out. */
 gboolean sm_scorer_report(SmScorer *s, SmScorerReport *out, GError **error);
 
+/* ---- explaining one score (`sortmail explain`) -------------------------- */
+
+/* One rule of the local set that hit and counts. All owned. */
+typedef struct {
+	char *name;
+	double score;
+	char *kind;      /* "header", "body", "rawbody", "uri", "full", "meta", "mimeheader" */
+	char *describe;  /* NULL when the rule has none */
+	char *where;     /* "file:line" of its definition */
+} SmScoreHit;
+
+/* How a score was made, step by step. Cleared with sm_score_trace_clear(). */
+typedef struct {
+	GPtrArray *hits;  /* SmScoreHit *, in evaluation order; NULL when the local
+	                   * rules did not run (spamd answered in replace mode) */
+	GPtrArray *dns;   /* char *, one line per lookup: "NAME: answer[ -> RULE (score)]";
+	                   * NULL when no blocklist is configured */
+	char *spamd;      /* what spamd answered, or why it was not asked; NULL when
+	                   * no spamd is configured */
+} SmScoreTrace;
+
+void sm_score_trace_clear(SmScoreTrace *t);
+
+/* Scores @m as sm_scorer_score() does (the same verdict) and fills @trace
+ * (zeroed by the caller). Slower: for `sortmail explain`, not deliveries. */
+gboolean sm_scorer_explain(SmScorer *s, const SmMessage *m, SmVerdict *out,
+                           SmScoreTrace *trace, GError **error);
+
 /* ---- the module's side ------------------------------------------------- */
 
 /* The module exports one symbol, SM_SCORE_MODULE_SYMBOL, of this type. */
 #define SM_SCORE_MODULE_SYMBOL "sm_score_module_v1"
-#define SM_SCORE_MODULE_ABI 3
+#define SM_SCORE_MODULE_ABI 4
 
 /* What the module's load() gets; all borrowed for the duration of the call. */
 typedef struct {
@@ -98,6 +126,9 @@ typedef struct {
 	                  GError **error);
 	void (*free)(void *engine);
 	void (*report)(void *engine, SmScorerReport *out);
+	/* ABI 4: score() with the steps written down (see sm_scorer_explain()). */
+	gboolean (*explain)(void *engine, const char *data, gsize len, SmVerdict *out,
+	                    SmScoreTrace *trace, GError **error);
 } SmScoreModule;
 
 #endif

@@ -22,7 +22,42 @@ struct SmSpamd {
 	char *user;         /* NULL: no User: line */
 	double required;
 	char *broken;       /* "FILE:LINE: message" of the first bad setting */
+	char **trace;       /* see sm_spamd_trace(); NULL: not explaining */
 };
+
+void sm_spamd_trace(SmSpamd *sd, char **trace)
+{
+	sd->trace = trace;
+}
+
+/* What happened, for sm_spamd_trace(). */
+static void trace_outcome(const SmSpamd *sd, gboolean tried, gboolean asked,
+                          const SmSpamdReply *r, const char *why)
+{
+	if (!sd->trace)
+		return;
+	g_free(*sd->trace);
+	if (sd->broken) {
+		*sd->trace = g_strdup_printf("not used: %s", sd->broken);
+	} else if (!tried) {
+		*sd->trace = g_strdup_printf("%s not asked: message over %u KB (local score only)",
+		                             sd->where, MAX_MESSAGE / 1024);
+	} else if (!asked) {
+		*sd->trace = g_strdup_printf("%s failed: %s (local score only)", sd->where,
+		                             why ? why : "?");
+	} else {
+		g_autoptr(GString) rules = g_string_new(NULL);
+		for (guint i = 0; r->rules && i < r->rules->len; i++)
+			g_string_append_printf(rules, "%s%s", i ? "," : "", (char *)r->rules->pdata[i]);
+		*sd->trace = g_strdup_printf("%s answered: score %.1f (its threshold %.1f), "
+		                             "tests=%s; mode %s: %s", sd->where, r->score,
+		                             r->threshold, rules->len ? rules->str : "none",
+		                             sd->mode == SM_SPAMD_REPLACE ? "replace" : "add",
+		                             sd->mode == SM_SPAMD_REPLACE
+		                             ? "its score is the verdict's, local rules not run"
+		                             : "added to the local score");
+	}
+}
 
 SmSpamdMode sm_spamd_mode(const SmSpamd *sd)
 {
@@ -312,6 +347,7 @@ gboolean sm_spamd_score(SmSpamd *sd, const char *data, gsize len, SmVerdict *out
 	gboolean asked = FALSE, tried = !sd->broken && mlen <= MAX_MESSAGE;
 	if (tried)
 		asked = sm_spamd_ask(sd, msg, mlen, &reply, &why);
+	trace_outcome(sd, tried, asked, &reply, why);
 	if (asked && sd->mode == SM_SPAMD_REPLACE) {
 		take_reply(sd, &reply, out);
 		sm_spamd_reply_clear(&reply);

@@ -69,6 +69,11 @@ typedef gboolean (*SmLocalScoreFunc)(void *engine, const char *data, gsize len,
 gboolean sm_spamd_score(SmSpamd *sd, const char *data, gsize len, SmVerdict *out,
                         SmLocalScoreFunc local, void *engine, GError **error);
 
+/* While @trace is set (not NULL), each sm_spamd_score() writes into *@trace
+ * (newly allocated, replacing what was there) what spamd answered and how it
+ * was used, or why spamd was not asked; for `sortmail explain`. */
+void sm_spamd_trace(SmSpamd *sd, char **trace);
+
 /* ---- the parts, for tests ---------------------------------------------- */
 
 /* One exchange with spamd. FALSE with *@why (newly allocated) on any failure. */

@@ -1,9 +1,12 @@
 /* config.c: reading ~/.sortmail/config (the format is sortmail.conf(5)).
  *
- * Contract: a config either parses completely or not at all: the first error
- * stops the parse and is reported as "FILE:LINE: message", so that lda/ can
- * keep the mail queued instead of sorting with half a configuration. A missing
- * file is not an error (documented defaults); every other read failure is.
+ * Contract: a config either parses completely or not at all: any error fails
+ * the load, reported as "FILE:LINE: message" (the first one), so that lda/
+ * can keep the mail queued instead of sorting with half a configuration.
+ * Every line is parsed all the same: a line with an error is skipped and the
+ * parse goes on, so that `sortmail check` (sm_config_load_all) can report
+ * every problem of a file at once. A missing file is not an error (documented
+ * defaults); every other read failure is.
  * Paths are made absolute here ("~/x" and "x" both mean $HOME/x), so nothing
  * downstream depends on the working directory.
  */
@@ -83,6 +86,7 @@ static SmConfig *config_new(const SmEnvelope *env)
 	c->pipe_timeout = 60;
 	c->templates_dir = g_build_filename(home_of(env), ".sortmail", "templates", NULL);
 	c->reply_memory = g_build_filename(home_of(env), ".sortmail", "replied.db", NULL);
+	c->origins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return c;
 }
 
@@ -106,6 +110,8 @@ void sm_config_free(SmConfig *c)
 	g_ptr_array_free(c->sendmail, TRUE);
 	g_free(c->templates_dir);
 	g_free(c->reply_memory);
+	if (c->origins)
+		g_hash_table_destroy(c->origins);
 	g_free(c);
 }
 
@@ -377,6 +383,11 @@ static gboolean kw_cache_wait(SmConfigParser *p, char **args, guint n, GError **
 	return TRUE;
 }
 
+static gboolean kw_cache_shared(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	return parse_yes_no(p, "cache-shared", args[0], &p->c->cache_shared, error);
+}
+
 static gboolean kw_duplicates(SmConfigParser *p, char **args, guint n, GError **error)
 {
 	return parse_yes_no(p, "duplicates", args[0], &p->c->duplicates, error);
@@ -440,6 +451,7 @@ static const struct {
 	{ "cache",          1, 1,          kw_cache },
 	{ "cache-ttl",      1, 1,          kw_cache_ttl },
 	{ "cache-wait",     1, 1,          kw_cache_wait },
+	{ "cache-shared",   1, 1,          kw_cache_shared },
 	{ "duplicates",     1, 1,          kw_duplicates },
 	{ "sendmail",       1, G_MAXUINT,  kw_sendmail },
 	{ "sendmail-timeout", 1, 1,        kw_sendmail_timeout },
@@ -469,7 +481,11 @@ static gboolean dispatch(SmConfigParser *p, char **tok, guint n, GError **error)
 		guint nargs = n - 1;
 		if (nargs < keywords[k].min || nargs > keywords[k].max)
 			return wrong_count(p, tok[0], keywords[k].min, keywords[k].max, error);
-		return keywords[k].fn(p, tok + 1, nargs, error);
+		if (!keywords[k].fn(p, tok + 1, nargs, error))
+			return FALSE;
+		g_hash_table_replace(p->c->origins, g_strdup(tok[0]),
+		                     g_strdup_printf("%s:%u", p->file, p->line));
+		return TRUE;
 	}
 	for (gsize k = 0; scorer_keywords[k]; k++)
 		if (strcmp(tok[0], scorer_keywords[k]) == 0)
@@ -536,10 +552,12 @@ static gboolean parse_line(SmConfigParser *p, const char *line, GError **error)
 	return dispatch(p, (char **)tok->pdata, tok->len, error);
 }
 
+/* Parses every line; a line with an error is skipped and its message
+ * ("FILE:LINE: ...") appended to @problems. Never fails. */
 static SmConfig *parse_text(const char *text, gsize len, const char *name,
-                            const SmEnvelope *env, GError **error)
+                            const SmEnvelope *env, GPtrArray *problems)
 {
-	g_autoptr(SmConfig) c = config_new(env);
+	SmConfig *c = config_new(env);
 	SmConfigParser p = { .file = name, .env = env, .c = c };
 	c->path = g_strdup(name);
 
@@ -547,44 +565,100 @@ static SmConfig *parse_text(const char *text, gsize len, const char *name,
 	for (const char *s = text; s < end;) {
 		const char *nl = memchr(s, '\n', end - s);
 		const char *eol = nl ? nl : end;
+		g_autoptr(GError) error = NULL;
 		p.line++;
 		if (memchr(s, '\0', eol - s)) {
-			sm_config_fail(&p, error, "NUL byte in line");
-			return NULL;
+			sm_config_fail(&p, &error, "NUL byte in line");
+		} else {
+			g_autofree char *line = g_strndup(s, eol - s);
+			parse_line(&p, line, &error);
 		}
-		g_autofree char *line = g_strndup(s, eol - s);
-		if (!parse_line(&p, line, error))
-			return NULL;
+		if (error)
+			g_ptr_array_add(problems, g_strdup(error->message));
 		s = nl ? nl + 1 : end;
 	}
 	if (!p.personal_seen)
 		default_personal(c, env);
 	if (c->format == SM_FORMAT_MBOX && !c->mbox_inbox)
 		c->mbox_inbox = g_build_filename(c->mailbox_root, "inbox", NULL);
-	return g_steal_pointer(&c);
+	return c;
+}
+
+/* All or nothing, for deliveries: the first problem is the error. */
+static SmConfig *parse_strict(const char *text, gsize len, const char *name,
+                              const SmEnvelope *env, GError **error)
+{
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	SmConfig *c = parse_text(text, len, name, env, problems);
+	if (problems->len == 0)
+		return c;
+	sm_config_free(c);
+	g_set_error_literal(error, SM_CONFIG_ERROR, SM_CONFIG_ERROR_PARSE, problems->pdata[0]);
+	return NULL;
 }
 
 SmConfig *sm_config_parse(const char *text, const char *name, const SmEnvelope *env,
                           GError **error)
 {
-	return parse_text(text, strlen(text), name ? name : "(config)", env, error);
+	return parse_strict(text, strlen(text), name ? name : "(config)", env, error);
+}
+
+SmConfig *sm_config_parse_all(const char *text, const char *name, const SmEnvelope *env,
+                              GPtrArray *problems)
+{
+	return parse_text(text, strlen(text), name ? name : "(config)", env, problems);
+}
+
+/* The defaults, as for a missing file. */
+static SmConfig *defaults(const SmEnvelope *env)
+{
+	g_autoptr(GPtrArray) none = g_ptr_array_new_with_free_func(g_free);
+	SmConfig *c = parse_text("", 0, "(defaults)", env, none);
+	g_clear_pointer(&c->path, g_free);
+	return c;
+}
+
+/* Reads @path into *@text; FALSE with @error when it exists and cannot be read.
+ * A NULL @path or a missing file gives TRUE with *@text NULL. */
+static gboolean read_config(const char *path, char **text, gsize *len, GError **error)
+{
+	g_autoptr(GError) read_error = NULL;
+	*text = NULL;
+	if (!path || g_file_get_contents(path, text, len, &read_error))
+		return TRUE;
+	if (g_error_matches(read_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+		return TRUE;
+	g_set_error(error, SM_CONFIG_ERROR, SM_CONFIG_ERROR_READ, "%s: %s", path,
+	            read_error->message);
+	return FALSE;
 }
 
 SmConfig *sm_config_load(const char *path, const SmEnvelope *env, GError **error)
 {
 	g_autofree char *text = NULL;
 	gsize len = 0;
-	g_autoptr(GError) read_error = NULL;
+	if (!read_config(path, &text, &len, error))
+		return NULL;
+	if (!text)
+		return defaults(env);
+	return parse_strict(text, len, path, env, error);
+}
 
-	if (!path || !g_file_get_contents(path, &text, &len, &read_error)) {
-		if (!path || g_error_matches(read_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-			SmConfig *c = parse_text("", 0, "(defaults)", env, error);
-			g_clear_pointer(&c->path, g_free);
-			return c;
-		}
-		g_set_error(error, SM_CONFIG_ERROR, SM_CONFIG_ERROR_READ, "%s: %s", path,
-		            read_error->message);
+SmConfig *sm_config_load_all(const char *path, const SmEnvelope *env, GPtrArray *problems)
+{
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	g_autoptr(GError) error = NULL;
+	if (!read_config(path, &text, &len, &error)) {
+		g_ptr_array_add(problems, g_strdup(error->message));
 		return NULL;
 	}
-	return parse_text(text, len, path, env, error);
+	if (!text)
+		return defaults(env);
+	return parse_text(text, len, path, env, problems);
+}
+
+const char *sm_config_origin(const SmConfig *c, const char *keyword)
+{
+	return c->origins ? g_hash_table_lookup(c->origins, keyword) : NULL;
 }

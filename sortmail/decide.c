@@ -50,8 +50,8 @@ static gboolean condition_holds(const SmCondition *cond, const SmEnvelope *env,
 	return cond->negate ? !hit : hit;
 }
 
-static const SmRule *first_matching_rule(const SmConfig *c, const SmEnvelope *env,
-                                         const SmMessage *m, const char *rcpt)
+const SmRule *sm_decide_first_rule(const SmConfig *c, const SmEnvelope *env,
+                                   const SmMessage *m, const char *rcpt)
 {
 	for (guint i = 0; c->rules && i < c->rules->len; i++) {
 		const SmRule *r = c->rules->pdata[i];
@@ -145,7 +145,7 @@ void sm_decide(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
 	sm_verdict_init(&out->verdict);
 	GString *note = g_string_new(NULL);
 	const char *rcpt = original_recipient ? original_recipient : "";
-	const SmRule *r = first_matching_rule(c, env, m, rcpt);
+	const SmRule *r = sm_decide_first_rule(c, env, m, rcpt);
 
 	if (r && r->noscore) {
 		g_string_append(note, "trusted, ");

@@ -39,3 +39,14 @@ gboolean sm_folder_is_inbox(const char *name)
 {
 	return name && g_ascii_strcasecmp(name, "inbox") == 0;
 }
+
+char *sm_folder_path(const SmConfig *c, const char *folder)
+{
+	if (c->format == SM_FORMAT_MBOX)
+		return sm_folder_is_inbox(folder) ? g_strdup(c->mbox_inbox)
+		                                  : g_build_filename(c->mailbox_root, folder, NULL);
+	if (sm_folder_is_inbox(folder))
+		return g_strdup(c->mailbox_root);
+	g_autofree char *dotted = g_strconcat(".", folder, NULL);
+	return g_build_filename(c->mailbox_root, dotted, NULL);
+}

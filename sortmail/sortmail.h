@@ -120,6 +120,10 @@ typedef struct {
 	char *templates_dir;     /* the user's templates; default ~/.sortmail/templates */
 	char *reply_memory;      /* the reply memory (GDBM); default ~/.sortmail/replied.db */
 	guint pipe_timeout;      /* seconds a pipe command may take; default 60 */
+	/* For `sortmail check`. */
+	gboolean cache_shared;   /* "cache-shared yes": a group-writable cache is deliberate */
+	GHashTable *origins;     /* keyword -> "FILE:LINE" of the line that last set it;
+	                          * owned; see sm_config_origin() */
 } SmConfig;
 
 /* Reads @path. A NULL @path or a missing file gives the defaults (with @env's recipient as the
@@ -130,6 +134,19 @@ SmConfig *sm_config_load(const char *path, const SmEnvelope *env, GError **error
 SmConfig *sm_config_parse(const char *text, const char *name, const SmEnvelope *env,
                           GError **error);
 void sm_config_free(SmConfig *c);
+/* For `sortmail check`: every line is parsed whatever goes wrong, and every
+ * problem ("FILE:LINE: message") is appended to @problems (char *, newly
+ * allocated); a line with an error is skipped. Returns the configuration of
+ * the lines that parsed; _load_all returns NULL only when the file exists but
+ * cannot be read (that problem is appended too). sm_config_load() and
+ * sm_config_parse() fail, with the first of these problems, exactly when
+ * @problems would not stay empty. */
+SmConfig *sm_config_load_all(const char *path, const SmEnvelope *env, GPtrArray *problems);
+SmConfig *sm_config_parse_all(const char *text, const char *name, const SmEnvelope *env,
+                              GPtrArray *problems);
+/* "FILE:LINE" of the line that last set @keyword ("maildir", "cache", ...),
+ * or NULL when it has its default. Borrowed. */
+const char *sm_config_origin(const SmConfig *c, const char *keyword);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmConfig, sm_config_free)
 
 /* ---- original recipient ------------------------------------------------ */
@@ -166,6 +183,10 @@ gboolean sm_is_personal(const SmConfig *c, const char *address);
  * "inbox" (any case) names the mailbox root itself. */
 gboolean sm_folder_name_valid(const char *name);
 gboolean sm_folder_is_inbox(const char *name);
+/* Where the backend of @c files @folder (a valid name): the Maildir root or
+ * ROOT/.NAME, the mbox inbox file or ROOT/NAME. Newly allocated. For
+ * `sortmail explain`: the backends compute their own. */
+char *sm_folder_path(const SmConfig *c, const char *folder);
 
 /* ---- the decision ------------------------------------------------------ */
 
@@ -194,6 +215,12 @@ void sm_decide(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                const char *original_recipient, SmScoreFunc score, gpointer user,
                SmDecision *out);
 void sm_decision_clear(SmDecision *d);
+
+/* The first rule of @c whose conditions all hold, as sm_decide() finds it
+ * (also when the spam policy then overrides its action); NULL when none.
+ * For `sortmail explain`. */
+const SmRule *sm_decide_first_rule(const SmConfig *c, const SmEnvelope *env,
+                                   const SmMessage *m, const char *rcpt);
 
 /* ---- automatic replies: when not to answer -------------------------------- */
 

@@ -232,3 +232,13 @@ tests_fault_libsminject_la_LDFLAGS = -module -avoid-version -shared -rpath /nowh
 tests_fault_libsminject_la_LIBADD = -ldl
 TESTS += tests/integration/faults-inject.sh
 EXTRA_DIST += tests/integration/faults-inject.sh
+
+# Operator's tools (issue 7): `sortmail check` on a whole set-up, and
+# `sortmail explain` against expected output.
+TESTS += tests/integration/check.sh tests/integration/explain.sh
+EXTRA_DIST += tests/integration/check.sh \
+	tests/data/check/five-errors.conf tests/data/check/broken-template \
+	tests/integration/explain.sh \
+	tests/data/explain/local.cf tests/data/explain/templates/course \
+	tests/data/explain/training.eml tests/data/explain/training.expected \
+	tests/data/explain/sales.eml tests/data/explain/sales.expected

@@ -180,6 +180,13 @@ else
 	diag_file "$HOME/sortmail.log"
 fi
 
+# `sortmail explain` shows each lookup and its answer (issue 7).
+deliver explain < "$DNSDATA/listed.eml"
+check "explain: a listed relay's lookup, its answer and the rule it gives" \
+	grep -q '^  dns  *[0-9.]*\.zen\.test: 127\.0\.0\.2 -> RCVD_IN_TEST_SBL (3\.5)$' "$T/out"
+check "explain: a listed URI domain's lookup" \
+	grep -q '^  dns  *[a-z0-9.-]*\.dbl\.test: 127\.0\.[0-9.]* -> URIBL_TEST (2\.5)$' "$T/out"
+
 # Score set 0 without blocklists: the probe rule scores its first value.
 new_home "$T/no-dns"
 write_config <<CONF

@@ -183,6 +183,10 @@ check "TCP: no SPAMD_UNAVAILABLE" lacks_test SPAMD_UNAVAILABLE
 check "TCP: log line without a note about spamd" \
 	sh -c "grep -q 'delivered .*folder=ube' '$LOG' && ! grep -q 'note=\"[^\"]*spamd' '$LOG'"
 
+deliver explain < "$GTUBE"
+check "explain: spamd's answer and how it was used (issue 7)" \
+	grep -q "^  spamd  *127.0.0.1:$PORT answered: score [0-9.]* (its threshold [0-9.]*), tests=.*GTUBE.*; mode replace" "$T/out"
+
 setup unix "spamd $SOCK" "spamd-timeout 60"
 sed 's/^Delivered-To: .*/Delivered-To: trap@example.com/' "$GTUBE" > "$T/gtube-trap.eml"
 deliver_one ubetrap "GTUBE through spamd on a Unix socket, to a trap address" "$T/gtube-trap.eml"

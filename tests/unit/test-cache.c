@@ -734,6 +734,29 @@ static void test_journal_files(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(stats.filings, ==, 2);
 	g_assert_cmpuint(stats.stale_filings, ==, 0);
 	g_assert_no_error(error);
+/* The read-only journal lookup of `sortmail explain`: the same answers as
+ * sm_cache_already_filed(), no file created when there is none. */
+static void test_lookup_filed(Fixture *f, gconstpointer data)
+{
+	SmCacheOptions o = options(f);
+	o.now = 1700000000;
+	o.ttl = 600;
+	g_autoptr(SmCache) c = sm_cache_new(&o);
+	gint64 at = -1;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sm_cache_lookup_filed(c, KEY, "alice@example.com", &at, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(at, ==, 0);
+	g_assert_false(g_file_test(o.path, G_FILE_TEST_EXISTS));
+	sm_cache_mark_filed(c, KEY, "alice@example.com");
+	g_assert_true(sm_cache_lookup_filed(c, KEY, "alice@example.com", &at, &error));
+	g_assert_cmpint(at, ==, 1700000000);
+	g_assert_true(sm_cache_lookup_filed(c, KEY, "bob@example.com", &at, &error));
+	g_assert_cmpint(at, ==, 0);
+	o.now += 600;
+	g_autoptr(SmCache) expired = sm_cache_new(&o);
+	g_assert_true(sm_cache_lookup_filed(expired, KEY, "alice@example.com", &at, &error));
+	g_assert_cmpint(at, ==, 0);
 }
 
 /* ---- maintenance ------------------------------------------------------- */
@@ -843,6 +866,7 @@ int main(int argc, char **argv)
 	ADD("/cache/broken/database-busy", test_database_busy, NULL);
 	ADD("/cache/duplicates", test_duplicates, NULL);
 	ADD("/cache/journal-files", test_journal_files, NULL);
+	ADD("/cache/duplicates/lookup-read-only", test_lookup_filed, NULL);
 	ADD("/cache/maintenance", test_maintenance, NULL);
 	return g_test_run();
 }

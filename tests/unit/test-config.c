@@ -386,6 +386,82 @@ static void test_home_fallback(void)
 	g_assert_cmpuint(d->personal->len, ==, 0);
 }
 
+/* `sortmail check` sees every error of a file; deliveries still fail on the
+ * first, and only when there is one. */
+static void test_all_errors(void)
+{
+	const char *text =
+		"maildir ~/Mail\n"
+		"required-score lots\n"          /* 2 */
+		"rule to ^a@ folder a\n"
+		"rule to ( folder b\n"           /* 4 */
+		"frobnicate yes\n"               /* 5 */
+		"cache-ttl 90m\n"
+		"rule to ^c@ folder ../c\n"      /* 7 */
+		"syslog \"no\n"                  /* 8 */
+		"rule to ^d@ folder d\n"
+		"cache-shared yes\n";
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(SmConfig) c = sm_config_parse_all(text, "my.conf", &env, problems);
+	g_assert_nonnull(c);
+	g_assert_cmpuint(problems->len, ==, 5);
+	static const struct { const char *prefix, *what; } want[] = {
+		{ "my.conf:2: ", "bad number 'lots'" },
+		{ "my.conf:4: ", "bad regex" },
+		{ "my.conf:5: ", "unknown keyword 'frobnicate'" },
+		{ "my.conf:7: ", "bad folder name '../c'" },
+		{ "my.conf:8: ", "missing closing quote" },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+		const char *got = str_at(problems, i);
+		if (!g_str_has_prefix(got, want[i].prefix) || !strstr(got, want[i].what))
+			g_error("problem %u: got \"%s\"", i, got);
+	}
+	/* The good lines around the bad ones took effect. */
+	g_assert_cmpstr(c->mailbox_root, ==, "/home/fred/Mail");
+	g_assert_cmpuint(c->rules->len, ==, 2);
+	g_assert_cmpuint(c->cache_ttl, ==, 5400);
+	g_assert_true(c->cache_shared);
+	g_assert_cmpstr(sm_config_origin(c, "maildir"), ==, "my.conf:1");
+	g_assert_cmpstr(sm_config_origin(c, "cache-ttl"), ==, "my.conf:6");
+	g_assert_null(sm_config_origin(c, "required-score"));
+	g_assert_null(sm_config_origin(c, "log-file"));
+
+	/* A delivery: all or nothing, the first error. */
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SmConfig) d = sm_config_parse(text, "my.conf", &env, &error);
+	g_assert_null(d);
+	g_assert_error(error, SM_CONFIG_ERROR, SM_CONFIG_ERROR_PARSE);
+	g_assert_cmpstr(error->message, ==, str_at(problems, 0));
+
+	/* A clean file: no problem, and the strict parse agrees. */
+	g_autoptr(GPtrArray) none = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(SmConfig) e = sm_config_parse_all("maildir ~/M\nrule to x inbox\n", "ok.conf",
+	                                            &env, none);
+	g_assert_cmpuint(none->len, ==, 0);
+	g_assert_cmpuint(e->rules->len, ==, 1);
+	g_assert_false(e->cache_shared);
+}
+
+/* A file that cannot be read: one problem, no configuration; a missing one:
+ * the defaults, no problem. */
+static void test_all_errors_unreadable(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("sortmail-config-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	SmConfig *c = sm_config_load_all(dir, &env, problems);
+	g_assert_null(c);
+	g_assert_cmpuint(problems->len, ==, 1);
+	g_assert_true(g_str_has_prefix(str_at(problems, 0), dir));
+	g_autofree char *missing = g_build_filename(dir, "none", NULL);
+	g_autoptr(SmConfig) d = sm_config_load_all(missing, &env, problems);
+	g_assert_nonnull(d);
+	g_assert_cmpuint(problems->len, ==, 1);
+	g_assert_null(d->path);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -402,5 +478,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/nul", test_nul_in_file);
 	g_test_add_func("/config/unreadable", test_unreadable);
 	g_test_add_func("/config/home-fallback", test_home_fallback);
+	g_test_add_func("/config/all-errors", test_all_errors);
+	g_test_add_func("/config/all-errors-unreadable", test_all_errors_unreadable);
 	return g_test_run();
 }
