@@ -140,6 +140,18 @@ void sm_scoring_mark_filed(SmScoring *s, const char *recipient)
 		sm_cache_mark_filed(s->cache, s->key, recipient);
 }
 
+SmCache *sm_lda_journal_new(const SmConfig *c, const SmMessage *m,
+                            char key[SM_CACHE_KEY_LEN + 1])
+{
+	if (!c->cache_path || !c->duplicates || m->len > c->max_score_size ||
+	    !cache_dir_is_ours(c->cache_path))
+		return NULL;
+	sm_cache_key(m, key);
+	SmCacheOptions o;
+	fill_cache_options(c, &o); /* journal records carry no fingerprint */
+	return sm_cache_new(&o);
+}
+
 const char *sm_scoring_warning(SmScoring *s)
 {
 	return s->cache ? sm_cache_warning(s->cache) : s->warning;

@@ -30,6 +30,14 @@ gboolean sm_scoring_score(const SmMessage *m, SmVerdict *out, gpointer user, GEr
 gboolean sm_scoring_already_filed(SmScoring *s, const char *recipient);
 void sm_scoring_mark_filed(SmScoring *s, const char *recipient);
 
+/* The duplicates journal alone, for what a delivery records besides its
+ * filing (outbound.c: a forward or rebroadcast already sent, so an MTA retry
+ * after a failed filing does not send again). Fills @key with @m's key.
+ * NULL when deliveries of @m keep no journal: "cache none", "duplicates no",
+ * a message too big to score, or a cache directory that is not ours. */
+SmCache *sm_lda_journal_new(const SmConfig *c, const SmMessage *m,
+                            char key[SM_CACHE_KEY_LEN + 1]);
+
 /* Cache trouble so far, or NULL. Borrowed. */
 const char *sm_scoring_warning(SmScoring *s);
 
