@@ -232,3 +232,13 @@ tests_fault_libsminject_la_LDFLAGS = -module -avoid-version -shared -rpath /nowh
 tests_fault_libsminject_la_LIBADD = -ldl
 TESTS += tests/integration/faults-inject.sh
 EXTRA_DIST += tests/integration/faults-inject.sh
+
+# rebroadcast LIST (issue 6): the list keyword and the rule item, members
+# files, admission and the copy for the members; through the real binary with
+# a recording sendmail, and forward and rebroadcast through a private Postfix.
+check_PROGRAMS += tests/unit/test-rebroadcast
+tests_unit_test_rebroadcast_SOURCES = tests/unit/test-rebroadcast.c
+tests_unit_test_rebroadcast_LDADD = lda/libsmlda.la score/libsmscoreloader.la \
+	cache/libsmcache.la $(TEST_UNIT_LDADD) $(GDBM_LIBS) $(LIBS)
+TESTS += tests/integration/rebroadcast.sh
+EXTRA_DIST += tests/integration/rebroadcast.sh
