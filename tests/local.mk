@@ -240,5 +240,5 @@ check_PROGRAMS += tests/unit/test-rebroadcast
 tests_unit_test_rebroadcast_SOURCES = tests/unit/test-rebroadcast.c
 tests_unit_test_rebroadcast_LDADD = lda/libsmlda.la score/libsmscoreloader.la \
 	cache/libsmcache.la $(TEST_UNIT_LDADD) $(GDBM_LIBS) $(LIBS)
-TESTS += tests/integration/rebroadcast.sh
-EXTRA_DIST += tests/integration/rebroadcast.sh
+TESTS += tests/integration/rebroadcast.sh tests/integration/postfix-outbound.sh
+EXTRA_DIST += tests/integration/rebroadcast.sh tests/integration/postfix-outbound.sh
