@@ -148,7 +148,23 @@ check "non-member: held in .$HOLD" one_new_in $HOLD
 check "non-member: held unchanged (no list headers)" sh -c "! grep -q '^List-Id:' '$NEWFILE'"
 expect_logged " folder=$HOLD .* note=\".*held for list announce (held:sender: From mallory@example.com, envelope sender sender@example.org: not a member or moderator)\"" \
 	"non-member: logged why"
+
+# Released by a moderator as sortmail.conf(5) says: the journal's record
+# first, then the held file again with the moderator as envelope sender.
+cp "$NEWFILE" "$T/held.eml"
 clean
+env_sender=moderator@example.com
+deliver < "$T/held.eml"
+check "release without forgetting: taken for a duplicate, not sent" \
+	sh -c "test $(count_sent) -eq $before && test $(count_all_new) -eq 0"
+key=$(HOME=$HOME "$SORTMAIL" cache show --message "$T/held.eml" | sed -n 's/^key  *//p')
+HOME=$HOME "$SORTMAIL" cache forget "$key" > /dev/null
+deliver < "$T/held.eml"
+check "release: sent to the members, nothing filed" \
+	sh -c "test $(count_sent) -eq $((before + 1)) && test $(count_all_new) -eq 0"
+check "release: the copy names the author in From" \
+	test "$(header From "$(last_sent)")" = "Someone <mallory@example.com>"
+reset_env
 
 # A display name that looks like a member's address does not make one.
 message announce@example.com mallory@example.com
