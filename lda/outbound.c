@@ -54,51 +54,6 @@ static char *output_note(const SmRunResult *res)
 	                       res->output_len > PIPE_LOG_OUTPUT ? "..." : "");
 }
 
-/* ---- the duplicates journal ------------------------------------------------------ */
-
-/* What a retry must not do again is recorded in the duplicates journal under
- * a pseudo-recipient: "forward", "pipe" or "rebroadcast LIST", a tab, the
- * original recipient. The tab keeps it apart from every real recipient
- * (recovered recipients have no control characters). Opened on first use. */
-typedef struct {
-	const SmConfig *c;
-	const SmMessage *m;
-	const char *rcpt;
-	gboolean opened;
-	SmCache *cache;
-	char key[SM_CACHE_KEY_LEN + 1];
-} Journal;
-
-static char *journal_name(const Journal *j, const char *what)
-{
-	return g_strdup_printf("%s\t%s", what, j->rcpt ? j->rcpt : "");
-}
-
-static SmCache *journal_cache(Journal *j)
-{
-	if (!j->opened) {
-		j->opened = TRUE;
-		j->cache = sm_lda_journal_new(j->c, j->m, j->key);
-	}
-	return j->cache;
-}
-
-static gboolean journal_has(Journal *j, const char *what)
-{
-	if (!journal_cache(j))
-		return FALSE;
-	g_autofree char *name = journal_name(j, what);
-	return sm_cache_already_filed(j->cache, j->key, name);
-}
-
-static void journal_mark(Journal *j, const char *what)
-{
-	if (!journal_cache(j))
-		return;
-	g_autofree char *name = journal_name(j, what);
-	sm_cache_mark_filed(j->cache, j->key, name);
-}
-
 /* ---- pipe ---------------------------------------------------------------------- */
 
 static char **pipe_env(const SmEnvelope *env, const char *rcpt, const SmDecision *d)
@@ -120,10 +75,10 @@ static char **pipe_env(const SmEnvelope *env, const char *rcpt, const SmDecision
 /* TRUE when the pipe worked. */
 static gboolean run_pipe(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                          const char *rcpt, const SmDecision *d, const char *prefix,
-                         gint64 deadline, Journal *j, SmOutboundOutcome *out)
+                         gint64 deadline, SmJournal *j, SmOutboundOutcome *out)
 {
 	const SmRule *r = d->outbound;
-	if (journal_has(j, "pipe")) {
+	if (sm_journal_done(j, "pipe")) {
 		out->pipe_state = g_strdup("already-run");
 		out->pipe_detail = g_strdup("by an earlier attempt (duplicates journal)");
 		return TRUE;
@@ -150,7 +105,7 @@ static gboolean run_pipe(const SmConfig *c, const SmEnvelope *env, const SmMessa
 	gboolean ok = !res.timed_out && WIFEXITED(res.wait_status)
 	              && WEXITSTATUS(res.wait_status) == 0;
 	if (ok) {
-		journal_mark(j, "pipe");
+		sm_journal_record(j, "pipe");
 		out->pipe_state = g_strdup("ok");
 		out->pipe_detail = output_note(&res);
 	} else {
@@ -208,7 +163,7 @@ static gboolean has_header_address(const SmMessage *m, const char *name, const c
 /* TRUE when forwarding worked or was rightly skipped; FALSE when it failed. */
 static gboolean run_forward(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                             const char *rcpt, const SmDecision *d, const char *prefix,
-                            gint64 deadline, Journal *j, SmOutboundOutcome *out)
+                            gint64 deadline, SmJournal *j, SmOutboundOutcome *out)
 {
 	const SmRule *r = d->outbound;
 	if (d->verdict.is_spam && !r->forward_spam) {
@@ -234,7 +189,7 @@ static gboolean run_forward(const SmConfig *c, const SmEnvelope *env, const SmMe
 		out->forward_detail = g_string_free(looped, FALSE);
 		return TRUE;
 	}
-	if (journal_has(j, "forward")) {
+	if (sm_journal_done(j, "forward")) {
 		out->forward_state = g_strdup("already-sent");
 		out->forward_detail = g_strdup("by an earlier attempt (duplicates journal)");
 		g_string_free(looped, TRUE);
@@ -251,7 +206,7 @@ static gboolean run_forward(const SmConfig *c, const SmEnvelope *env, const SmMe
 	SmSubmitResult sr = submit(c, deadline, msg, len, sender,
 	                           (const char *const *)to->pdata, &why);
 	if (sr == SM_SUBMIT_OK)
-		journal_mark(j, "forward");
+		sm_journal_record(j, "forward");
 	out->forward_state = g_strdup(submit_state(sr));
 	if (looped->len) {
 		out->forward_detail = why ? g_strdup_printf("%s; not to %s", why, looped->str)
@@ -335,11 +290,11 @@ static void hold(SmDecision *d, const SmOutboundOutcome *out)
 /* TRUE when the rebroadcast went out (now or by an earlier attempt). */
 static gboolean run_rebroadcast(const SmConfig *c, const SmMessage *m, const char *rcpt,
                                 const SmDecision *d, const char *prefix, gint64 deadline,
-                                GPtrArray *to, Journal *j, SmOutboundOutcome *out)
+                                GPtrArray *to, SmJournal *j, SmOutboundOutcome *out)
 {
 	const SmList *l = d->outbound->rebroadcast;
 	g_autofree char *what = g_strconcat("rebroadcast ", l->name, NULL);
-	if (journal_has(j, what)) {
+	if (sm_journal_done(j, what)) {
 		out->rebroadcast_state = g_strdup("already-sent");
 		out->rebroadcast_detail = g_strdup("by an earlier attempt (duplicates journal)");
 		return TRUE;
@@ -351,7 +306,7 @@ static gboolean run_rebroadcast(const SmConfig *c, const SmMessage *m, const cha
 	                           (const char *const *)to->pdata, &why);
 	out->rebroadcast_state = g_strdup(submit_state(sr));
 	if (sr == SM_SUBMIT_OK) {
-		journal_mark(j, what);
+		sm_journal_record(j, what);
 		out->rebroadcast_detail = g_strdup_printf("list %s, %u member%s", l->name,
 		                                          to->len - 1, to->len == 2 ? "" : "s");
 	} else {
@@ -376,7 +331,7 @@ void sm_outbound(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
 	const SmRule *r = d->outbound;
 	if (!r)
 		return;
-	Journal j = { .c = c, .m = m, .rcpt = rcpt };
+	g_autoptr(SmJournal) j = sm_journal_new(c, m, rcpt);
 	g_autoptr(GPtrArray) to = g_ptr_array_new_with_free_func(g_free);
 	Admission admission = r->rebroadcast ? admit(env, m, rcpt, d, to, out) : ADMIT_SKIP;
 	gboolean failed = admission == ADMIT_FAILED;
@@ -385,21 +340,19 @@ void sm_outbound(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
 		hold(d, out);
 		return;
 	}
-	if (r->pipe && !run_pipe(c, env, m, rcpt, d, prefix, deadline, &j, out)) {
+	if (r->pipe && !run_pipe(c, env, m, rcpt, d, prefix, deadline, j, out)) {
 		failed = TRUE;
 		if (r->pipe_defer) {
 			out->defer = out->warn = TRUE;
 			out->file = FALSE;
-			sm_cache_free(j.cache);
 			return;
 		}
 	}
-	if (r->forward && !run_forward(c, env, m, rcpt, d, prefix, deadline, &j, out))
+	if (r->forward && !run_forward(c, env, m, rcpt, d, prefix, deadline, j, out))
 		failed = TRUE;
 	if (admission == ADMIT_SEND &&
-	    !run_rebroadcast(c, m, rcpt, d, prefix, deadline, to, &j, out))
+	    !run_rebroadcast(c, m, rcpt, d, prefix, deadline, to, j, out))
 		failed = TRUE;
-	sm_cache_free(j.cache);
 	out->warn = failed;
 	/* Sending nothing on purpose (spam, a loop) is not "done": keep the message. */
 	gboolean done = took(out->pipe_state) || took(out->forward_state)
