@@ -440,6 +440,14 @@ static void test_no_injection(void)
 		if (strcmp(got, want) != 0)
 			g_error("case %zu: fields\n%s\nnot\n%s", i, got, want);
 	}
+	/* No header block, and a first line that would continue our last field. */
+	g_autofree char *copy = copy_of(&list, " Bcc: victim@example.com\nbody\n", "");
+	SmMessage m;
+	sm_message_index(&m, copy, strlen(copy));
+	g_autofree char *subject = sm_message_get(&m, "Subject");
+	g_assert_cmpstr(subject, ==, "[Announce]");
+	g_assert_cmpstr(copy + m.body_off, ==, " Bcc: victim@example.com\nbody\n");
+	sm_message_clear(&m);
 }
 
 int main(int argc, char **argv)
