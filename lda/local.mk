@@ -20,7 +20,8 @@ lda_libsmlda_la_SOURCES = \
 	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h \
 	lda/autoreply.c lda/autoreply.h \
 	lda/sendmail.c lda/sendmail.h \
-	lda/outbound.c lda/outbound.h
+	lda/outbound.c lda/outbound.h \
+	lda/rebroadcast.c lda/rebroadcast.h
 
 bin_PROGRAMS += lda/sortmail
 lda_sortmail_SOURCES = lda/main.c

@@ -140,6 +140,69 @@ void sm_scoring_mark_filed(SmScoring *s, const char *recipient)
 		sm_cache_mark_filed(s->cache, s->key, recipient);
 }
 
+struct SmJournal {
+	const SmConfig *c;
+	const SmMessage *m;
+	const char *rcpt;
+	gboolean opened;
+	SmCache *cache;          /* NULL: no journal */
+	char key[SM_CACHE_KEY_LEN + 1];
+};
+
+SmJournal *sm_journal_new(const SmConfig *c, const SmMessage *m, const char *rcpt)
+{
+	SmJournal *j = g_new0(SmJournal, 1);
+	j->c = c;
+	j->m = m;
+	j->rcpt = rcpt;
+	return j;
+}
+
+static SmCache *journal_cache(SmJournal *j)
+{
+	const SmConfig *c = j->c;
+	if (j->opened)
+		return j->cache;
+	j->opened = TRUE;
+	if (!c->cache_path || !c->duplicates || j->m->len > c->max_score_size ||
+	    !cache_dir_is_ours(c->cache_path))
+		return NULL;
+	sm_cache_key(j->m, j->key);
+	SmCacheOptions o;
+	fill_cache_options(c, &o); /* journal records carry no fingerprint */
+	j->cache = sm_cache_new(&o);
+	return j->cache;
+}
+
+static char *journal_name(const SmJournal *j, const char *what)
+{
+	return g_strdup_printf("%s\t%s", what, j->rcpt ? j->rcpt : "");
+}
+
+gboolean sm_journal_done(SmJournal *j, const char *what)
+{
+	if (!journal_cache(j))
+		return FALSE;
+	g_autofree char *name = journal_name(j, what);
+	return sm_cache_already_filed(j->cache, j->key, name);
+}
+
+void sm_journal_record(SmJournal *j, const char *what)
+{
+	if (!journal_cache(j))
+		return;
+	g_autofree char *name = journal_name(j, what);
+	sm_cache_mark_filed(j->cache, j->key, name);
+}
+
+void sm_journal_free(SmJournal *j)
+{
+	if (!j)
+		return;
+	sm_cache_free(j->cache);
+	g_free(j);
+}
+
 const char *sm_scoring_warning(SmScoring *s)
 {
 	return s->cache ? sm_cache_warning(s->cache) : s->warning;

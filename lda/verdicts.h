@@ -30,6 +30,23 @@ gboolean sm_scoring_score(const SmMessage *m, SmVerdict *out, gpointer user, GEr
 gboolean sm_scoring_already_filed(SmScoring *s, const char *recipient);
 void sm_scoring_mark_filed(SmScoring *s, const char *recipient);
 
+/* The duplicates journal for what a delivery does besides filing
+ * (outbound.c): a pipe that ran, a forward or rebroadcast that was sent, so
+ * an MTA retry after a later failure (filing) does not do it again. Records
+ * are the message's key with a pseudo-recipient: @what ("pipe", "forward",
+ * "rebroadcast LIST"), a tab, the original recipient @rcpt (borrowed, like
+ * @c and @m). The tab keeps them apart from every real recipient (recovered
+ * recipients have no control characters). Opened on first use; nothing is
+ * kept, and every answer is "not done", when deliveries of @m keep no
+ * journal ("cache none", "duplicates no", a message too big to score, a cache
+ * directory that is not ours). */
+typedef struct SmJournal SmJournal;
+SmJournal *sm_journal_new(const SmConfig *c, const SmMessage *m, const char *rcpt);
+gboolean sm_journal_done(SmJournal *j, const char *what);
+void sm_journal_record(SmJournal *j, const char *what);
+void sm_journal_free(SmJournal *j);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SmJournal, sm_journal_free)
+
 /* Cache trouble so far, or NULL. Borrowed. */
 const char *sm_scoring_warning(SmScoring *s);
 

@@ -24,6 +24,14 @@ gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **
 
 void sm_rule_free(SmRule *r);
 
+/* Parses one "list" line (config-list.c; @args excludes the keyword) and
+ * appends the list to the configuration. */
+gboolean sm_config_parse_list(SmConfigParser *p, char **args, guint n, GError **error);
+void sm_list_free(SmList *l);
+
+/* @path made absolute ("~/x" and "x" are under the home); NULL when empty. */
+char *sm_config_path(const SmConfigParser *p, const char *path);
+
 /* Splits @line into @tok (of char *) by the config's rules: whitespace
  * separates, "double quotes" group with \" and \\ as the only escapes, '#'
  * outside quotes starts a comment. FALSE with @error on a bad quote. */

@@ -11,6 +11,9 @@
  * without one it files into the inbox only when the outbound action fails;
  * it cannot discard. A pipe command run without a shell has an absolute
  * program path; forward targets and forward-sender are plain addresses.
+ * A rule that rebroadcasts (sortmail.conf(5) "list") names a list defined on
+ * an earlier line, behaves like one that forwards, and is never noscore or
+ * even-spam, so that spam always takes the spam policy's way.
  */
 #include "config.h"
 #include "sortmail/config-priv.h"
@@ -125,10 +128,9 @@ static gboolean check_folder(SmConfigParser *p, SmRule *r, GError **error)
 	                      "condition to take it from", r->folder);
 }
 
-/* The reply's From address goes into a header and onto sendmail's command
- * line: a bare address, local@domain, nothing that could quote, comment or
- * separate. */
-static gboolean address_plain(const char *a)
+/* Reply-from, forward targets and list addresses go into headers and onto
+ * sendmail's command line (see sortmail.h). */
+gboolean sm_address_is_plain(const char *a)
 {
 	const char *at = strrchr(a, '@');
 	if (!at || at == a || !at[1] || a[0] == '-')
@@ -171,7 +173,7 @@ static gboolean parse_reply_item(SmConfigParser *p, SmRule *r, const char *item,
 		if (!sm_config_parse_duration(arg, &r->reply_every))
 			return sm_config_fail(p, error, "bad duration '%s' (e.g. 12h, 7d)", arg);
 	} else {
-		if (!address_plain(arg))
+		if (!sm_address_is_plain(arg))
 			return sm_config_fail(p, error, "bad reply-from address '%s'", arg);
 		g_free(r->reply_from);
 		r->reply_from = g_strdup(arg);
@@ -188,7 +190,7 @@ static gboolean parse_forward(SmConfigParser *p, SmRule *r, char **args, guint n
 		r->forward = g_ptr_array_new_with_free_func(g_free);
 	guint first = *i;
 	for (; *i < n && strchr(args[*i], '@'); (*i)++) {
-		if (!address_plain(args[*i]))
+		if (!sm_address_is_plain(args[*i]))
 			return sm_config_fail(p, error, "bad forward address '%s'", args[*i]);
 		g_ptr_array_add(r->forward, g_strdup(args[*i]));
 	}
@@ -197,7 +199,23 @@ static gboolean parse_forward(SmConfigParser *p, SmRule *r, char **args, guint n
 	return TRUE;
 }
 
-/* The pipe and forward items; as parse_reply_item(). */
+/* "rebroadcast NAME": the list must be defined on an earlier line. */
+static gboolean parse_rebroadcast(SmConfigParser *p, SmRule *r, char **args, guint n,
+                                  guint *i, GError **error)
+{
+	if (*i >= n)
+		return sm_config_fail(p, error, "'rebroadcast' needs a list name");
+	if (r->rebroadcast)
+		return sm_config_fail(p, error, "a rule takes one 'rebroadcast'");
+	const char *name = args[(*i)++];
+	r->rebroadcast = sm_config_find_list(p->c, name);
+	if (!r->rebroadcast)
+		return sm_config_fail(p, error, "unknown list '%s' (define it with 'list' on an "
+		                      "earlier line)", name);
+	return TRUE;
+}
+
+/* The pipe, forward and rebroadcast items; as parse_reply_item(). */
 static gboolean parse_outbound_item(SmConfigParser *p, SmRule *r, const char *item,
                                     char **args, guint n, guint *i, gboolean *known,
                                     GError **error)
@@ -211,6 +229,8 @@ static gboolean parse_outbound_item(SmConfigParser *p, SmRule *r, const char *it
 		r->forward_spam = TRUE;
 	else if (strcmp(item, "forward") == 0)
 		return parse_forward(p, r, args, n, i, error);
+	else if (strcmp(item, "rebroadcast") == 0)
+		return parse_rebroadcast(p, r, args, n, i, error);
 	else if (strcmp(item, "pipe") == 0 || strcmp(item, "forward-sender") == 0) {
 		if (*i >= n)
 			return sm_config_fail(p, error, "'%s' needs an argument", item);
@@ -220,7 +240,7 @@ static gboolean parse_outbound_item(SmConfigParser *p, SmRule *r, const char *it
 				return sm_config_fail(p, error, "a rule takes one 'pipe'");
 			r->pipe = g_strdup(arg);
 		} else {
-			if (!address_plain(arg))
+			if (!sm_address_is_plain(arg))
 				return sm_config_fail(p, error, "bad forward-sender address '%s'", arg);
 			g_free(r->forward_sender);
 			r->forward_sender = g_strdup(arg);
@@ -240,6 +260,11 @@ static gboolean check_outbound(SmConfigParser *p, SmRule *r, GError **error)
 	if (!r->forward && (r->forward_spam || r->forward_sender))
 		return sm_config_fail(p, error, "'%s' needs 'forward' in the same rule",
 		                      r->forward_spam ? "forward-spam" : "forward-sender");
+	/* Spam is never rebroadcast: the verdict must exist and must route spam
+	 * by the spam policy before the rule's action. */
+	if (r->rebroadcast && (r->noscore || r->even_spam))
+		return sm_config_fail(p, error, "'%s' cannot go with 'rebroadcast' (spam is "
+		                      "never rebroadcast)", r->noscore ? "noscore" : "even-spam");
 	if (!r->pipe || r->pipe_shell)
 		return TRUE;
 	g_autoptr(GPtrArray) tok = g_ptr_array_new_with_free_func(g_free);
@@ -310,17 +335,18 @@ gboolean sm_config_parse_rule(SmConfigParser *p, char **args, guint n, GError **
 	}
 	if (!check_reply(p, r, error) || !check_outbound(p, r, error))
 		return FALSE;
-	gboolean outbound = r->pipe || r->forward;
+	gboolean outbound = r->pipe || r->forward || r->rebroadcast;
 	if (have_action && outbound && r->action == SM_ACTION_DISCARD)
-		return sm_config_fail(p, error, "'discard' cannot go with 'pipe' or 'forward' "
-		                      "(without a folder they file only when they fail)");
+		return sm_config_fail(p, error, "'discard' cannot go with 'pipe', 'forward' or "
+		                      "'rebroadcast' (without a folder they file only when they "
+		                      "fail)");
 	if (!have_action && outbound)
 		r->file_on_failure = TRUE;
 	if (!have_action && (r->autorespond || outbound))
 		set_action(p, r, &have_action, SM_ACTION_FOLDER, "inbox", error);
 	if (!have_action)
-		return sm_config_fail(p, error, "rule has no action (folder, inbox, discard, pipe "
-		                      "or forward)");
+		return sm_config_fail(p, error, "rule has no action (folder, inbox, discard, pipe, "
+		                      "forward or rebroadcast)");
 	if (!check_folder(p, r, error))
 		return FALSE;
 	g_ptr_array_add(p->c->rules, g_steal_pointer(&r));

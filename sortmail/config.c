@@ -52,6 +52,11 @@ static char *expand_path(const SmEnvelope *env, const char *path)
 	return g_build_filename(home_of(env), path, NULL);
 }
 
+char *sm_config_path(const SmConfigParser *p, const char *path)
+{
+	return expand_path(p->env, path);
+}
+
 static void unplus_free(SmUnplus *u)
 {
 	sm_regex_free(u->re);
@@ -87,6 +92,7 @@ static SmConfig *config_new(const SmEnvelope *env)
 	c->templates_dir = g_build_filename(home_of(env), ".sortmail", "templates", NULL);
 	c->reply_memory = g_build_filename(home_of(env), ".sortmail", "replied.db", NULL);
 	c->origins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	c->lists = g_ptr_array_new_with_free_func((GDestroyNotify)sm_list_free);
 	return c;
 }
 
@@ -112,6 +118,7 @@ void sm_config_free(SmConfig *c)
 	g_free(c->reply_memory);
 	if (c->origins)
 		g_hash_table_destroy(c->origins);
+	g_ptr_array_free(c->lists, TRUE);
 	g_free(c);
 }
 
@@ -459,6 +466,7 @@ static const struct {
 	{ "templates-dir",  1, 1,          kw_templates_dir },
 	{ "reply-memory",   1, 1,          kw_reply_memory },
 	{ "rule",           1, G_MAXUINT,  sm_config_parse_rule },
+	{ "list",           1, G_MAXUINT,  sm_config_parse_list },
 };
 
 static gboolean wrong_count(SmConfigParser *p, const char *kw, guint min, guint max,

@@ -162,7 +162,7 @@ void sm_decide(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
 		                               : "spam to other address");
 	} else {
 		apply_rule(r, rcpt, out, note);
-		if (r && (r->pipe || r->forward))
+		if (r && (r->pipe || r->forward || r->rebroadcast))
 			out->outbound = r;
 	}
 	/* Asked for even when spam overrode the action: the reply step then

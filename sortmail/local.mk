@@ -5,6 +5,7 @@ sortmail_libsmsort_la_SOURCES = \
 	sortmail/config-priv.h \
 	sortmail/config.c \
 	sortmail/config-rule.c \
+	sortmail/config-list.c \
 	sortmail/recipient.c \
 	sortmail/folder.c \
 	sortmail/decide.c \

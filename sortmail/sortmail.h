@@ -59,6 +59,24 @@ typedef enum {
 	SM_ACTION_DISCARD, /* deliberately drop, logged */
 } SmActionKind;
 
+/* A lightweight list for the rule action "rebroadcast NAME" (sortmail.conf(5)
+ * "list"; lda/rebroadcast.c). The members and moderators files are read at
+ * delivery time, not here. All strings owned, checked when parsed: addresses
+ * are plain (local@domain), the id is a dot-atom with a '.', the tag printable
+ * ASCII, the hold folder a valid folder name. */
+typedef struct {
+	char *name;            /* letters, digits, '.', '_', '-' */
+	char *file;            /* where it was defined */
+	guint line;
+	char *members;         /* the members file (absolute path) */
+	char *moderators;      /* may post without being members; NULL: none */
+	char *bounce;          /* envelope sender of the rebroadcast */
+	char *post;            /* the posting address, for List-Post */
+	char *id;              /* List-Id: <id>; default the post address, '@' -> '.' */
+	char *tag;             /* subject tag, e.g. "[announce]"; NULL: none */
+	char *hold;            /* posts not rebroadcast go here for review; default "held" */
+} SmList;
+
 typedef struct {
 	char *file;            /* where it was written */
 	guint line;
@@ -83,6 +101,8 @@ typedef struct {
 	gboolean forward_spam; /* forward spam too */
 	gboolean file_on_failure; /* pipe/forward with no folder action: the message is
 	                           * filed (into folder, "inbox") only when they fail */
+	const SmList *rebroadcast; /* "rebroadcast NAME": the list (borrowed from
+	                            * SmConfig.lists); NULL: none */
 } SmRule;
 
 typedef struct {
@@ -124,7 +144,16 @@ typedef struct {
 	gboolean cache_shared;   /* "cache-shared yes": a group-writable cache is deliberate */
 	GHashTable *origins;     /* keyword -> "FILE:LINE" of the line that last set it;
 	                          * owned; see sm_config_origin() */
+	GPtrArray *lists;        /* SmList *, for "rebroadcast"; defined before use */
 } SmConfig;
+
+/* TRUE when @a is a bare address, local@domain, with nothing that could
+ * quote, comment or separate (no space, control character, <>()[],;:\\"), and
+ * does not start with '-': safe in a header and on sendmail's command line. */
+gboolean sm_address_is_plain(const char *a);
+
+/* The list called @name (exact case), or NULL. */
+const SmList *sm_config_find_list(const SmConfig *c, const char *name);
 
 /* Reads @path. A NULL @path or a missing file gives the defaults (with @env's recipient as the
  * personal address); a file that exists but cannot be read or parsed is an error
@@ -207,7 +236,8 @@ typedef struct {
 	                          * verdict overrode its action (the reply step then says why
 	                          * it does not answer); NULL: no reply asked for */
 	const SmRule *outbound;  /* the rule when its action applies (not overridden by the
-	                          * verdict) and it pipes or forwards; NULL otherwise */
+	                          * verdict) and it pipes, forwards or rebroadcasts; NULL
+	                          * otherwise */
 } SmDecision;
 
 /* Decides where @m goes. Never fails: anything odd ends in "inbox" with a note. */

@@ -242,3 +242,12 @@ EXTRA_DIST += tests/integration/check.sh \
 	tests/data/explain/local.cf tests/data/explain/templates/course \
 	tests/data/explain/training.eml tests/data/explain/training.expected \
 	tests/data/explain/sales.eml tests/data/explain/sales.expected
+# rebroadcast LIST (issue 6): the list keyword and the rule item, members
+# files, admission and the copy for the members; through the real binary with
+# a recording sendmail, and forward and rebroadcast through a private Postfix.
+check_PROGRAMS += tests/unit/test-rebroadcast
+tests_unit_test_rebroadcast_SOURCES = tests/unit/test-rebroadcast.c
+tests_unit_test_rebroadcast_LDADD = lda/libsmlda.la score/libsmscoreloader.la \
+	cache/libsmcache.la $(TEST_UNIT_LDADD) $(GDBM_LIBS) $(LIBS)
+TESTS += tests/integration/rebroadcast.sh tests/integration/postfix-outbound.sh
+EXTRA_DIST += tests/integration/rebroadcast.sh tests/integration/postfix-outbound.sh

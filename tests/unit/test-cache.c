@@ -734,6 +734,8 @@ static void test_journal_files(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(stats.filings, ==, 2);
 	g_assert_cmpuint(stats.stale_filings, ==, 0);
 	g_assert_no_error(error);
+}
+
 /* The read-only journal lookup of `sortmail explain`: the same answers as
  * sm_cache_already_filed(), no file created when there is none. */
 static void test_lookup_filed(Fixture *f, gconstpointer data)
