@@ -251,3 +251,10 @@ tests_unit_test_rebroadcast_LDADD = lda/libsmlda.la score/libsmscoreloader.la \
 	cache/libsmcache.la $(TEST_UNIT_LDADD) $(GDBM_LIBS) $(LIBS)
 TESTS += tests/integration/rebroadcast.sh tests/integration/postfix-outbound.sh
 EXTRA_DIST += tests/integration/rebroadcast.sh tests/integration/postfix-outbound.sh
+# Load and soak (issue 8, "Load"): 300 concurrent deliveries with bursts
+# (reduced under ASan), and 600 deliveries in a row with cache pruning (the
+# full 20,000: `tests/reliability/soak.sh BUILD`; see tests/reliability/README).
+# The driver is Python (tests/reliability/drive.py).
+TESTS += tests/reliability/load.sh tests/reliability/soak.sh
+EXTRA_DIST += tests/reliability/load.sh tests/reliability/soak.sh \
+	tests/reliability/drive.py tests/reliability/drive_common.py tests/reliability/README
