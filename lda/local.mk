@@ -11,6 +11,7 @@ lda_libsmlda_la_SOURCES = \
 	lda/log.c lda/log.h \
 	lda/envelope.c \
 	lda/deliver.c \
+	lda/pipeline.c lda/pipeline.h \
 	lda/verdicts.c lda/verdicts.h \
 	lda/cmd-cache.c \
 	lda/cmd-check.c \
