@@ -174,7 +174,7 @@ int sm_cmd_deliver(int argc, char **argv)
 		sm_status_print(error->message);
 	}
 	if (ok && !dl.opts.help && !dl.opts.version && !dl.opts.dry_run)
-		sm_pipeline_log(&dl.out, &dl.env, &dl.log, dl.started);
+		sm_pipeline_log(&dl.out, &dl.env, &dl.log, dl.started, NULL);
 	int status = sm_status_exit_code(error);
 
 	sm_outcome_clear(&dl.out);

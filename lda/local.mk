@@ -19,7 +19,10 @@ lda_libsmlda_la_SOURCES = \
 	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h \
 	lda/autoreply.c lda/autoreply.h \
 	lda/sendmail.c lda/sendmail.h \
-	lda/outbound.c lda/outbound.h
+	lda/outbound.c lda/outbound.h \
+	lda/cmd-replay.c lda/replay.h lda/replay-loop.c lda/replay-jobs.c \
+	lda/replay-input.c lda/replay-input.h lda/replay-report.c lda/replay-report.h \
+	lda/mbox-read.c lda/mbox-read.h
 
 bin_PROGRAMS += lda/sortmail
 lda_sortmail_SOURCES = lda/main.c

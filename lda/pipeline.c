@@ -224,7 +224,7 @@ static void append_field(GString *s, const char *key, const char *state, const c
 }
 
 void sm_pipeline_log(const SmOutcome *o, const SmEnvelope *env, const SmLogTargets *log,
-                     gint64 started)
+                     gint64 started, const char *replay_at)
 {
 	const char *what = o->duplicate ? "duplicate"
 	                 : o->decision.discard ? "discarded" : "delivered";
@@ -244,6 +244,10 @@ void sm_pipeline_log(const SmOutcome *o, const SmEnvelope *env, const SmLogTarge
 	append_field(line, "forward", o->outbound.forward_state, o->outbound.forward_detail);
 	if ((o->outbound.pipe_state || o->outbound.forward_state) && !o->outbound.file)
 		g_string_append(line, " filed=no");
+	if (replay_at) {
+		g_autofree char *at = sm_log_token(replay_at);
+		g_string_append_printf(line, " replay=%s", at);
+	}
 	sm_log_line(log, o->decision.degraded || o->cache_warning || o->reply.warn
 	            || o->outbound.warn ? SM_LOG_WARNING : SM_LOG_INFO, line->str);
 	g_string_free(line, TRUE);

@@ -71,8 +71,9 @@ GString *sm_pipeline_log_line(const char *what, const char *msgid, const char *t
                               const char *from, const SmDecision *d, gint64 started,
                               const char *reason);
 
-/* The one line of a message that went well (delivered, discarded, duplicate). */
+/* The one line of a message that went well (delivered, discarded, duplicate).
+ * @replay_at (may be NULL) ends it as " replay=POSITION" (`sortmail replay`). */
 void sm_pipeline_log(const SmOutcome *o, const SmEnvelope *env, const SmLogTargets *log,
-                     gint64 started);
+                     gint64 started, const char *replay_at);
 
 #endif
