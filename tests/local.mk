@@ -232,3 +232,11 @@ tests_fault_libsminject_la_LDFLAGS = -module -avoid-version -shared -rpath /nowh
 tests_fault_libsminject_la_LIBADD = -ldl
 TESTS += tests/integration/faults-inject.sh
 EXTRA_DIST += tests/integration/faults-inject.sh
+
+# sortmail replay (issue 7): the mbox reader (mboxo/mboxrd quoting, From_
+# lines, truncation) and the whole command through the real binary.
+check_PROGRAMS += tests/unit/test-mbox-read
+tests_unit_test_mbox_read_SOURCES = tests/unit/test-mbox-read.c
+tests_unit_test_mbox_read_LDADD = lda/libsmlda.la $(GLIB_LIBS)
+TESTS += tests/integration/replay.sh
+EXTRA_DIST += tests/integration/replay.sh tests/bench/bench-replay.sh
