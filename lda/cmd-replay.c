@@ -252,6 +252,7 @@ int sm_cmd_replay(int argc, char **argv)
 	Replay rp = { .jobs = 1, .mbox_format = SM_MBOX_MBOXRD,
 	              .started = g_get_monotonic_time() };
 	ReplayRun run = { 0 };
+	SmReplayInput *in = NULL;
 	int status = SM_EXIT_REPLAY_USAGE;
 	if (!parse_options(argc, argv, &rp))
 		return SM_EXIT_REPLAY_USAGE;
@@ -263,14 +264,16 @@ int sm_cmd_replay(int argc, char **argv)
 		goto out;
 	catch_stop_signals();
 	sm_replay_tally_init(&run.tally);
+	in = sm_replay_input_new(rp.paths, rp.mbox_format);
 	if (rp.jobs > 1) {
-		if (!sm_replay_jobs(&rp, &run))
+		if (!sm_replay_jobs(&rp, in, &run))
 			goto out;
 	} else {
-		sm_replay_loop(&rp, 0, 1, -1, &run);
+		sm_replay_loop(&rp, in, 0, 1, -1, &run);
 	}
 	status = finish(&rp, &run, argc, argv);
 out:
+	sm_replay_input_free(in);
 	if (run.tally.counts)
 		sm_replay_tally_clear(&run.tally);
 	if (rp.config)

@@ -18,6 +18,11 @@ typedef enum { KIND_NONE, KIND_MBOX, KIND_SINGLE, KIND_MAILDIR } Kind;
 struct SmReplayInput {
 	char **paths;
 	guint next_path;
+	/* Taken when the input is made, so that --jobs workers forked after it
+	 * see the same messages even when they file into one of the inputs:
+	 * per path, the Maildir's names (or NULL), the file's size (or -1). */
+	GPtrArray **listed;
+	goffset *sizes;
 	SmMboxFormat format;
 	/* the input being read */
 	const char *path;
@@ -98,7 +103,7 @@ static gint by_base_name(gconstpointer a, gconstpointer b)
 	return strcmp(*(const char *const *)a + 4, *(const char *const *)b + 4);
 }
 
-static gboolean open_maildir(SmReplayInput *in, GError **error)
+static gboolean open_maildir(SmReplayInput *in, GPtrArray *listed, GError **error)
 {
 	g_autofree char *cur = g_build_filename(in->path, "cur", NULL);
 	g_autofree char *new = g_build_filename(in->path, "new", NULL);
@@ -109,18 +114,22 @@ static gboolean open_maildir(SmReplayInput *in, GError **error)
 		            "%s: a directory without new/ or cur/ is not a Maildir", in->path);
 		return FALSE;
 	}
+	in->kind = KIND_MAILDIR;
+	in->next_name = 0;
+	if (listed) {
+		in->names = listed;
+		return TRUE;
+	}
 	in->names = g_ptr_array_new_with_free_func(g_free);
 	if ((has_new && !list_sub(in->path, "new", in->names, error))
 	    || (has_cur && !list_sub(in->path, "cur", in->names, error)))
 		return FALSE;
 	g_ptr_array_sort(in->names, by_base_name);
-	in->next_name = 0;
-	in->kind = KIND_MAILDIR;
 	return TRUE;
 }
 
 /* A file (or stdin): mapped read-only, or read when it cannot be mapped. */
-static gboolean load_file(SmReplayInput *in, GError **error)
+static gboolean load_file(SmReplayInput *in, goffset size_then, GError **error)
 {
 	gboolean is_stdin = strcmp(in->path, "-") == 0;
 	int fd = is_stdin ? STDIN_FILENO : open(in->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -131,16 +140,20 @@ static gboolean load_file(SmReplayInput *in, GError **error)
 		errno_error(error, in->path, "cannot stat");
 		goto fail;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* What was there when the run started (an mbox we file into grows). */
+	goffset size = size_then >= 0 ? MIN(st.st_size, size_then) : st.st_size;
+	if (S_ISREG(st.st_mode) && size > 0) {
+		void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map != MAP_FAILED) {
-			madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+			madvise(map, (size_t)size, MADV_SEQUENTIAL);
 			in->buf = map;
-			in->len = (gsize)st.st_size;
+			in->len = (gsize)size;
 			in->mapped = TRUE;
 		}
 	}
-	if (!in->mapped && !read_fd(fd, &in->buf, &in->len)) {
+	if (!in->mapped && S_ISREG(st.st_mode) && size == 0) {
+		in->buf = g_strdup("");  /* empty (then, or now) */
+	} else if (!in->mapped && !read_fd(fd, &in->buf, &in->len)) {
 		errno_error(error, in->path, "cannot read");
 		goto fail;
 	}
@@ -153,15 +166,19 @@ fail:
 	return FALSE;
 }
 
-static gboolean open_input(SmReplayInput *in, const char *path, GError **error)
+static gboolean open_input(SmReplayInput *in, guint i, GError **error)
 {
+	const char *path = in->paths[i];
 	in->path = path;
 	struct stat st;
 	if (strcmp(path, "-") != 0 && stat(path, &st) < 0)
 		return errno_error(error, path, "cannot open");
-	if (strcmp(path, "-") != 0 && S_ISDIR(st.st_mode))
-		return open_maildir(in, error);
-	if (!load_file(in, error))
+	if (strcmp(path, "-") != 0 && S_ISDIR(st.st_mode)) {
+		GPtrArray *listed = in->listed[i];
+		in->listed[i] = NULL;
+		return open_maildir(in, listed, error);
+	}
+	if (!load_file(in, in->sizes[i], error))
 		return FALSE;
 	gsize first = in->len;
 	const char *nl = memchr(in->buf, '\n', in->len);
@@ -240,7 +257,7 @@ SmReplayNext sm_replay_input_next(SmReplayInput *in, SmReplayItem *item, GError 
 		if (!in->paths[in->next_path])
 			return SM_REPLAY_END;
 		*item = (SmReplayItem){ .path = in->paths[in->next_path] };
-		if (!open_input(in, in->paths[in->next_path++], error)) {
+		if (!open_input(in, in->next_path++, error)) {
 			close_current(in);
 			return SM_REPLAY_ERROR;
 		}
@@ -252,6 +269,22 @@ SmReplayInput *sm_replay_input_new(char **paths, SmMboxFormat format)
 	SmReplayInput *in = g_new0(SmReplayInput, 1);
 	in->paths = paths;
 	in->format = format;
+	guint n = g_strv_length(paths);
+	in->listed = g_new0(GPtrArray *, n + 1);
+	in->sizes = g_new(goffset, n + 1);
+	for (guint i = 0; i < n; i++) {
+		struct stat st;
+		in->sizes[i] = -1;
+		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &st) < 0)
+			continue;
+		if (S_ISREG(st.st_mode))
+			in->sizes[i] = st.st_size;
+		/* A failed listing is reported when the input's turn comes. */
+		in->path = paths[i];
+		if (S_ISDIR(st.st_mode) && open_maildir(in, NULL, NULL))
+			in->listed[i] = g_steal_pointer(&in->names);
+		close_current(in);
+	}
 	return in;
 }
 
@@ -260,6 +293,11 @@ void sm_replay_input_free(SmReplayInput *in)
 	if (!in)
 		return;
 	close_current(in);
+	for (guint i = 0; in->paths[i]; i++)
+		if (in->listed[i])
+			g_ptr_array_unref(in->listed[i]);
+	g_free(in->listed);
+	g_free(in->sizes);
 	g_free(in);
 }
 

@@ -35,7 +35,9 @@ typedef enum {
 
 typedef struct SmReplayInput SmReplayInput;
 
-/* @paths (borrowed, NULL-terminated) are read in order. */
+/* @paths (borrowed, NULL-terminated) are read in order. Maildirs are listed
+ * and file sizes taken now: what is added to them later is not replayed
+ * (one may be the very mailbox the replay files into). */
 SmReplayInput *sm_replay_input_new(char **paths, SmMboxFormat format);
 void sm_replay_input_free(SmReplayInput *in);
 SmReplayNext sm_replay_input_next(SmReplayInput *in, SmReplayItem *item, GError **error);

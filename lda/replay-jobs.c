@@ -29,11 +29,11 @@ typedef struct {
 	GString *tally;
 } Worker;
 
-static void worker_main(const Replay *rp, guint k, int fd)
+static void worker_main(const Replay *rp, SmReplayInput *in, guint k, int fd)
 {
 	ReplayRun run = { 0 };
 	sm_replay_tally_init(&run.tally);
-	sm_replay_loop(rp, k, rp->jobs, fd, &run);
+	sm_replay_loop(rp, in, k, rp->jobs, fd, &run);
 	g_autofree char *dump = sm_replay_tally_dump(&run.tally);
 	GString *s = g_string_new("\n");
 	g_string_append(s, dump);
@@ -125,7 +125,7 @@ static void collect(const Replay *rp, Worker *w, guint jobs, ReplayRun *run)
 	}
 }
 
-gboolean sm_replay_jobs(const Replay *rp, ReplayRun *run)
+gboolean sm_replay_jobs(const Replay *rp, SmReplayInput *in, ReplayRun *run)
 {
 	guint jobs = rp->jobs;
 	Worker *w = g_new0(Worker, jobs);
@@ -148,7 +148,7 @@ gboolean sm_replay_jobs(const Replay *rp, ReplayRun *run)
 			/* A worker must not draw the bar or print the summary itself. */
 			Replay mine = *rp;
 			mine.progress = FALSE;
-			worker_main(&mine, started, p[1]);
+			worker_main(&mine, in, started, p[1]);
 			_exit(0);
 		}
 		close(p[1]);

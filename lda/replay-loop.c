@@ -136,9 +136,9 @@ static void replay_one(const Replay *rp, SmScoring *scoring, const SmReplayItem 
 	sm_envelope_clear(&env);
 }
 
-void sm_replay_loop(const Replay *rp, guint k, guint jobs, int progress_fd, ReplayRun *run)
+void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, int progress_fd,
+                    ReplayRun *run)
 {
-	SmReplayInput *in = sm_replay_input_new(rp->paths, rp->mbox_format);
 	SmScoring *scoring = sm_scoring_new(rp->config, &rp->base, NULL, NULL, FALSE);
 	guint64 n = 0, done = 0;
 	gint64 drawn = 0;
@@ -173,5 +173,4 @@ void sm_replay_loop(const Replay *rp, guint k, guint jobs, int progress_fd, Repl
 		}
 	}
 	sm_scoring_free(scoring);
-	sm_replay_input_free(in);
 }

@@ -43,10 +43,12 @@ extern volatile sig_atomic_t sm_replay_stop;
 /* Runs messages k, k+jobs, k+2*jobs... (1-based, after --skip) of @rp's inputs.
  * @progress_fd >= 0: a worker, which writes one byte there per message
  * instead of drawing the progress bar. */
-void sm_replay_loop(const Replay *rp, guint k, guint jobs, int progress_fd, ReplayRun *run);
+void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, int progress_fd,
+                    ReplayRun *run);
 
-/* --jobs: forks rp->jobs workers running sm_replay_loop() and adds up their
- * runs into @run. FALSE (with a message on stderr) when it cannot fork. */
-gboolean sm_replay_jobs(const Replay *rp, ReplayRun *run);
+/* --jobs: forks rp->jobs workers running sm_replay_loop() over their copies
+ * of @in (made before, so all see the same messages) and adds up their runs
+ * into @run. FALSE (with a message on stderr) when it cannot fork. */
+gboolean sm_replay_jobs(const Replay *rp, SmReplayInput *in, ReplayRun *run);
 
 #endif

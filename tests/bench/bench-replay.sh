@@ -12,8 +12,10 @@
 #   3 dry run, warm cache       every verdict from the cache (read-only)
 #   4 real, warm cache          every verdict from the cache, filed into a fresh
 #                               Maildir (--no-duplicates-check: run 2 filed them)
-#   5, 6 as 3 and 4 with --jobs 2; 7 as 4 with --jobs 4 (filing waits on
+#   5, 6 as 3 and 4 with --jobs 2; 7, 8 as 4 with --jobs 4 and 8 (filing waits on
 #   fsync, three per message: more workers than cores still help)
+# BENCH_DIR (default BUILD_DIR) holds the work tree: /dev/shm (tmpfs) shows
+# what the program costs without the disk's sync latency.
 # Prints a markdown table: wall seconds, messages/s, peak RSS (GNU time: of
 # the parent process; with --jobs each worker is a fork of it, about as big).
 set -eu
@@ -27,7 +29,7 @@ die() { echo "bench-replay.sh: $*" >&2; exit 1; }
 [ -x "$sortmail" ] || die "$sortmail not built (run make in $build)"
 [ -x /usr/bin/time ] || die "needs GNU time (apt-get install time)"
 
-work=$build/bench-replay
+work=${BENCH_DIR:-$build}/bench-replay
 rm -rf "$work"
 mkdir -p "$work/home/.sortmail"
 export SORTMAIL_SCORER="$build/score/.libs/sortmail-score.so"
@@ -91,6 +93,7 @@ run "4 real, warm cache (all cached, filed)" md4 --no-duplicates-check
 run "5 dry run, warm cache, --jobs 2" md5 --dry-run --jobs 2
 run "6 real, warm cache, filed, --jobs 2" md6 --no-duplicates-check --jobs 2
 run "7 real, warm cache, filed, --jobs 4" md7 --no-duplicates-check --jobs 4
+run "8 real, warm cache, filed, --jobs 8" md8 --no-duplicates-check --jobs 8
 filed=$(find "$work/md4" -path '*/new/*' -type f | wc -l)
 echo
 echo "(case 4 filed $filed messages)"

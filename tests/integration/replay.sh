@@ -344,5 +344,17 @@ n = sorted(json.loads(l)[\"n\"] for l in open(sys.argv[1]))
 sys.exit(0 if n == list(range(1, 41)) else 1)' '$T/out'"
 check "--jobs 2: the summary adds up both workers" grep -q '^replayed 40 messages' "$T/err"
 
+# replaying a Maildir into itself: only what was there at the start
+new_home "$T/self"
+write_config <<-'CONF'
+required-score 1000
+CONF
+for i in 1 2 3 4 5 6 7 8; do
+	printf 'Message-ID: <self-%d@x>\nSubject: %d\n\nbody\n' "$i" "$i" > "$ROOT/cur/170000000$i.S$i.host:2,S"
+done
+replay --jobs 2 --no-duplicates-check --json "$ROOT"
+check "a Maildir replayed into itself (--jobs 2): its 8 messages once each, no more" \
+	sh -c "[ \$(find '$ROOT/new' -type f | wc -l) = 8 ] && [ \$(wc -l < '$T/out') = 8 ]"
+
 check "no output line starts like a status code" no_dsn_codes
 done_testing
