@@ -174,6 +174,16 @@ static void catch_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* @arg as the shell needs it: as it is when it is plain, quoted otherwise. */
+static char *shell_word(const char *arg)
+{
+	gboolean plain = *arg != '\0';
+	for (const char *p = arg; *p; p++)
+		if (!g_ascii_isalnum(*p) && !strchr("@%+=:,./_-", *p))
+			plain = FALSE;
+	return plain ? g_strdup(arg) : g_shell_quote(arg);
+}
+
 /* The command line again, with --skip @skip instead of any --skip given. */
 static char *resume_command(int argc, char **argv, guint64 skip)
 {
@@ -186,7 +196,7 @@ static char *resume_command(int argc, char **argv, guint64 skip)
 		}
 		if (g_str_has_prefix(argv[i], "--skip="))
 			continue;
-		g_autofree char *q = g_shell_quote(argv[i]);
+		g_autofree char *q = shell_word(argv[i]);
 		g_string_append_printf(s, " %s", q);
 	}
 	return g_string_free(s, FALSE);
@@ -241,6 +251,7 @@ static gboolean setup(Replay *rp)
 				rp->jobs = 1;
 			}
 	rp->progress = !rp->quiet && isatty(STDERR_FILENO);
+	rp->stdout_tty = isatty(STDOUT_FILENO);
 	rp->total = rp->progress ? sm_replay_input_count(rp->paths, rp->mbox_format) : -1;
 	if (rp->total > 0)
 		rp->total = rp->total > (gint64)rp->skip ? rp->total - (gint64)rp->skip : 0;

@@ -87,7 +87,7 @@ static void collect(const Replay *rp, Worker *w, guint jobs, ReplayRun *run)
 {
 	struct pollfd *fds = g_new0(struct pollfd, jobs);
 	guint64 done = 0;
-	gint64 drawn = 0;
+	gint64 since = g_get_monotonic_time(), drawn = since;
 	for (;;) {
 		guint open = 0;
 		for (guint i = 0; i < jobs; i++) {
@@ -106,7 +106,7 @@ static void collect(const Replay *rp, Worker *w, guint jobs, ReplayRun *run)
 			}
 		if (rp->progress && g_get_monotonic_time() - drawn > G_USEC_PER_SEC / 5) {
 			drawn = g_get_monotonic_time();
-			sm_replay_progress(done, rp->total, (drawn - rp->started) / 1e6);
+			sm_replay_progress(done, rp->total, (drawn - since) / 1e6);
 		}
 	}
 	g_free(fds);

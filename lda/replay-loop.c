@@ -127,7 +127,7 @@ static void replay_one(const Replay *rp, SmScoring *scoring, const SmReplayItem 
 			sm_replay_json(s, &r);
 		else
 			sm_replay_text(s, &r);
-		if (rp->progress)
+		if (rp->progress && rp->stdout_tty)
 			sm_replay_progress_clear();
 		(void)sm_write_all(STDOUT_FILENO, s->str, s->len);
 		g_string_free(s, TRUE);
@@ -141,7 +141,8 @@ void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, in
 {
 	SmScoring *scoring = sm_scoring_new(rp->config, &rp->base, NULL, NULL, FALSE);
 	guint64 n = 0, done = 0;
-	gint64 drawn = 0;
+	/* The rate counts from here: not the start-up, not the counting pass. */
+	gint64 since = g_get_monotonic_time(), drawn = since;
 	for (;;) {
 		SmReplayItem item;
 		g_autoptr(GError) error = NULL;
@@ -169,7 +170,7 @@ void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, in
 			(void)sm_write_all(progress_fd, ".", 1);
 		} else if (rp->progress && g_get_monotonic_time() - drawn > PROGRESS_EVERY_US) {
 			drawn = g_get_monotonic_time();
-			sm_replay_progress(done, rp->total, (drawn - rp->started) / 1e6);
+			sm_replay_progress(done, rp->total, (drawn - since) / 1e6);
 		}
 	}
 	sm_scoring_free(scoring);

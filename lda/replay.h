@@ -26,6 +26,7 @@ typedef struct {
 	SmLogTargets log;
 	SmPipelineFlags flags;
 	gboolean progress;      /* draw the progress bar (stderr is a terminal) */
+	gboolean stdout_tty;    /* standard output is a terminal too: erase the bar first */
 	gint64 total;           /* messages in the inputs, -1 unknown (only with progress) */
 	gint64 started;
 } Replay;
