@@ -263,12 +263,13 @@ void sm_replay_summary(GString *s, const SmReplayTally *t, double seconds)
 	}
 	summary_line(s, t, "verdicts:", "via:");
 	summary_line(s, t, "replies:", "reply:");
-	g_string_append_printf(s, "  errors:     %" G_GUINT64_FORMAT " (input errors %"
-	                       G_GUINT64_FORMAT ", possibly truncated %" G_GUINT64_FORMAT ")\n",
-	                       sm_replay_tally_get(t, "result:failed")
-	                       + sm_replay_tally_get(t, "input-errors"),
-	                       sm_replay_tally_get(t, "input-errors"),
-	                       sm_replay_tally_get(t, "truncated"));
+	guint64 failed = sm_replay_tally_get(t, "result:failed");
+	guint64 inputs = sm_replay_tally_get(t, "input-errors");
+	g_string_append_printf(s, "  errors:     %" G_GUINT64_FORMAT " (messages %" G_GUINT64_FORMAT
+	                       ", inputs %" G_GUINT64_FORMAT ")\n", failed + inputs, failed, inputs);
+	guint64 cut = sm_replay_tally_get(t, "truncated");
+	if (cut)
+		g_string_append_printf(s, "  warnings:   %" G_GUINT64_FORMAT " possibly truncated\n", cut);
 }
 
 void sm_replay_progress(guint64 done, gint64 total, double seconds)
