@@ -38,7 +38,7 @@ typedef struct {
 	gboolean interrupted;
 } ReplayRun;
 
-/* Set by SIGINT/SIGTERM: stop after the current message. */
+/* Set by SIGINT, SIGTERM or SIGHUP: stop after the current message. */
 extern volatile sig_atomic_t sm_replay_stop;
 
 /* Runs messages k, k+jobs, k+2*jobs... (1-based, after --skip) of @rp's inputs.
