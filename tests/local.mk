@@ -239,5 +239,6 @@ check_PROGRAMS += tests/unit/test-mbox-read
 tests_unit_test_mbox_read_SOURCES = tests/unit/test-mbox-read.c
 tests_unit_test_mbox_read_LDADD = lda/libsmlda.la $(GLIB_LIBS)
 TESTS += tests/integration/replay.sh
-EXTRA_DIST += tests/integration/replay.sh tests/bench/bench-replay.sh
+EXTRA_DIST += tests/integration/replay.sh tests/bench/bench-replay.sh \
+	tests/data/replay/README tests/data/replay/quoting.mbox
 EXTRA_DIST += tests/bench/FIGURES-replay.md
