@@ -228,15 +228,11 @@ static SmReplayNext next_in_current(SmReplayInput *in, SmReplayItem *item, GErro
 		if (in->next_name >= in->names->len)
 			return SM_REPLAY_END;
 		const char *name = in->names->pdata[in->next_name++];
-		g_autofree char *file = g_build_filename(in->path, name, NULL);
 		g_clear_pointer(&in->item_data, g_free);
 		item->name = name;
 		const char *info = strstr(name, ":2,");
 		item->flags = g_str_has_prefix(name, "cur/") && info ? info + 3 : NULL;
-		if (!g_file_get_contents(file, &in->item_data, &in->item_len, error))
-			return SM_REPLAY_ERROR;
-		item->data = in->item_data;
-		item->len = in->item_len;
+		item->unread = TRUE;  /* sm_replay_input_load(), if it is wanted */
 		return SM_REPLAY_ITEM;
 	}
 	case KIND_NONE:
@@ -262,6 +258,20 @@ SmReplayNext sm_replay_input_next(SmReplayInput *in, SmReplayItem *item, GError 
 			return SM_REPLAY_ERROR;
 		}
 	}
+}
+
+gboolean sm_replay_input_load(SmReplayInput *in, SmReplayItem *item, GError **error)
+{
+	if (!item->unread)
+		return TRUE;
+	g_autofree char *file = g_build_filename(in->path, item->name, NULL);
+	g_clear_pointer(&in->item_data, g_free);
+	if (!g_file_get_contents(file, &in->item_data, &in->item_len, error))
+		return FALSE;
+	item->data = in->item_data;
+	item->len = in->item_len;
+	item->unread = FALSE;
+	return TRUE;
 }
 
 SmReplayInput *sm_replay_input_new(char **paths, SmMboxFormat format)

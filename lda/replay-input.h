@@ -25,6 +25,7 @@ typedef struct {
 	const char *from_sender; /* the From_ line's sender, or NULL */
 	gboolean truncated;   /* mbox: the file seems cut inside this message */
 	guint unquoted;       /* mbox: lines un-quoted */
+	gboolean unread;      /* Maildir: data not read yet (sm_replay_input_load()) */
 } SmReplayItem;
 
 typedef enum {
@@ -41,6 +42,10 @@ typedef struct SmReplayInput SmReplayInput;
 SmReplayInput *sm_replay_input_new(char **paths, SmMboxFormat format);
 void sm_replay_input_free(SmReplayInput *in);
 SmReplayNext sm_replay_input_next(SmReplayInput *in, SmReplayItem *item, GError **error);
+
+/* Reads the bytes of an item that is still unread (a Maildir file: read only
+ * by the worker that replays it). FALSE with @error when it cannot. */
+gboolean sm_replay_input_load(SmReplayInput *in, SmReplayItem *item, GError **error);
 
 /* How many messages @paths hold (for the progress bar's ETA), or -1 when
  * that cannot be known without consuming the input (stdin). */

@@ -29,7 +29,7 @@ static void message_envelope(const Replay *rp, const SmReplayItem *item, SmEnvel
 {
 	const SmEnvelope *b = &rp->base;
 	SmMessage m;
-	sm_message_index(&m, item->data, item->len);
+	sm_message_index(&m, item->data ? item->data : "", item->len);
 	*e = (SmEnvelope){
 		.user = g_strdup(b->user), .home = g_strdup(b->home),
 		.extension = g_strdup(b->extension),
@@ -92,8 +92,8 @@ static void log_failure(const Replay *rp, const SmEnvelope *env, const SmOutcome
 	g_string_free(line, TRUE);
 }
 
-static void replay_one(const Replay *rp, SmScoring *scoring, const SmReplayItem *item,
-                       guint64 n, ReplayRun *run)
+static void replay_one(const Replay *rp, SmScoring *scoring, SmReplayInput *in,
+                       SmReplayItem *item, guint64 n, ReplayRun *run)
 {
 	SmEnvelope env;
 	SmOutcome out = { 0 };
@@ -102,10 +102,13 @@ static void replay_one(const Replay *rp, SmScoring *scoring, const SmReplayItem 
 	gint64 started = g_get_monotonic_time();
 	gboolean ok;
 
+	gboolean loaded = sm_replay_input_load(in, item, &error);
 	message_envelope(rp, item, &env);
 	if (item->truncated)
 		report_truncated(rp, item, n);
-	if (item->len == 0) {
+	if (!loaded) {
+		ok = FALSE;
+	} else if (item->len == 0) {
 		g_set_error(&error, SM_LDA_ERROR, SM_LDA_ERROR_INPUT, "empty message");
 		ok = FALSE;
 	} else {
@@ -164,7 +167,7 @@ void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, in
 			run->resume_at = n - rp->skip - 1;
 			break;
 		}
-		replay_one(rp, scoring, &item, n, run);
+		replay_one(rp, scoring, in, &item, n, run);
 		done++;
 		if (progress_fd >= 0) {
 			(void)sm_write_all(progress_fd, ".", 1);

@@ -190,6 +190,19 @@ sums "$SRC" > "$T/mdsums.after"
 check "Maildir input unmodified (names, sizes, modes, checksums)" \
 	sh -c "cmp -s '$T/md.before' '$T/md.after' && cmp -s '$T/mdsums.before' '$T/mdsums.after'"
 
+# a Maildir file that cannot be read: reported with its number and name, the rest replayed
+cp -R "$SRC" "$T/src-broken"
+ln -s /nonexistent "$T/src-broken/cur/1700000009.X.host:2,S"
+new_home "$T/md-broken"
+write_config <<-'CONF'
+required-score 1000
+CONF
+replay --jobs 2 --json "$T/src-broken"
+expect_rc 1 "Maildir with an unreadable file: exit 1"
+check "Maildir with an unreadable file: reported once, the other three filed" \
+	sh -c "[ \$(grep -c 'message 4 (.*src-broken/cur/1700000009.X.host:2,S) failed' '$T/err') = 1 ] \
+	&& [ \$(find '$ROOT' -path '*/new/*' -type f | wc -l) = 3 ]"
+
 # a message without headers, as a single file; and an mbox on stdin
 new_home "$T/single"
 write_config <<-'CONF'
