@@ -11,7 +11,7 @@ cd "$top"
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
 libgmime-3.0-dev libglib2.0-dev libpcre2-dev libgdbm-dev libc-ares-dev"
-TEST_DEPS="procps util-linux time postfix swaks spamassassin spamd spamc dnsmasq-base"
+TEST_DEPS="procps util-linux time postfix swaks spamassassin spamd spamc dnsmasq-base python3"
 
 need_install() {
 	for p in "$@"; do

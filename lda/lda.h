@@ -38,6 +38,9 @@ int sm_cmd_explain(int argc, char **argv);
 /* The `cache` subcommand: returns the exit status. */
 int sm_cmd_cache(int argc, char **argv);
 
+/* The `replay` subcommand: saved mail through the pipeline; returns the exit status. */
+int sm_cmd_replay(int argc, char **argv);
+
 void sm_print_version(void);
 
 #endif

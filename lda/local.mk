@@ -11,6 +11,7 @@ lda_libsmlda_la_SOURCES = \
 	lda/log.c lda/log.h \
 	lda/envelope.c \
 	lda/deliver.c \
+	lda/pipeline.c lda/pipeline.h \
 	lda/verdicts.c lda/verdicts.h \
 	lda/cmd-cache.c \
 	lda/cmd-check.c \
@@ -21,7 +22,10 @@ lda_libsmlda_la_SOURCES = \
 	lda/autoreply.c lda/autoreply.h \
 	lda/sendmail.c lda/sendmail.h \
 	lda/outbound.c lda/outbound.h \
-	lda/rebroadcast.c lda/rebroadcast.h
+	lda/rebroadcast.c lda/rebroadcast.h \
+	lda/cmd-replay.c lda/replay.h lda/replay-loop.c lda/replay-jobs.c \
+	lda/replay-input.c lda/replay-input.h lda/replay-report.c lda/replay-report.h \
+	lda/mbox-read.c lda/mbox-read.h
 
 bin_PROGRAMS += lda/sortmail
 lda_sortmail_SOURCES = lda/main.c

@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 		return sm_cmd_explain(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "cache") == 0)
 		return sm_cmd_cache(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "replay") == 0)
+		return sm_cmd_replay(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "deliver") == 0)
 		return sm_cmd_deliver(argc - 1, argv + 1);
 	return sm_cmd_deliver(argc, argv);

@@ -13,6 +13,12 @@
 #define SM_EXIT_OK       0
 #define SM_EXIT_TEMPFAIL 75 /* EX_TEMPFAIL from sysexits.h */
 
+/* `sortmail replay` is run by hand, not by an MTA: its statuses say how the
+ * run went (sortmail(1), replay). */
+#define SM_EXIT_REPLAY_FAILED      1   /* some messages or inputs failed; the rest replayed */
+#define SM_EXIT_REPLAY_USAGE       2   /* bad command line or configuration: nothing done */
+#define SM_EXIT_REPLAY_INTERRUPTED 130 /* stopped by SIGINT, SIGTERM, SIGHUP; resume with --skip */
+
 #define SM_LDA_ERROR (sm_lda_error_quark())
 GQuark sm_lda_error_quark(void);
 

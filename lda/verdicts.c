@@ -16,6 +16,7 @@ struct SmScoring {
 	const SmMessage *m;
 	const char *key;
 	const char *warning;     /* our own, when the cache was not even tried */
+	gboolean peek;           /* read the cache only (sm_scoring_retarget()) */
 };
 
 /* A NULL-terminated copy of @a (char *), for the scorer's options. */
@@ -84,6 +85,22 @@ static gboolean cache_dir_is_ours(const char *path)
 	return st.st_uid == geteuid();
 }
 
+/* The cache handle for @s's message, when it is to be used. */
+static void attach_cache(SmScoring *s, const SmConfig *c, gboolean use_cache)
+{
+	const char *key = s->key;
+	if (use_cache && c->cache_path && key && *key && !cache_dir_is_ours(c->cache_path)) {
+		s->warning = "cache directory missing or owned by another user; cache not used";
+	} else if (use_cache && c->cache_path && key && *key) {
+		SmCacheOptions o;
+		fill_cache_options(c, &o);
+		if (!s->fingerprint)
+			s->fingerprint = sm_scorer_fingerprint(s->scorer);
+		o.fingerprint = s->fingerprint;
+		s->cache = sm_cache_new(&o);
+	}
+}
+
 SmScoring *sm_scoring_new(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                           const char *key, gboolean use_cache)
 {
@@ -91,16 +108,19 @@ SmScoring *sm_scoring_new(const SmConfig *c, const SmEnvelope *env, const SmMess
 	s->scorer = scorer_for(c, &s->rule_files, &s->settings);
 	s->m = m;
 	s->key = key;
-	if (use_cache && c->cache_path && key && *key && !cache_dir_is_ours(c->cache_path)) {
-		s->warning = "cache directory missing or owned by another user; cache not used";
-	} else if (use_cache && c->cache_path && key && *key) {
-		SmCacheOptions o;
-		fill_cache_options(c, &o);
-		s->fingerprint = sm_scorer_fingerprint(s->scorer);
-		o.fingerprint = s->fingerprint;
-		s->cache = sm_cache_new(&o);
-	}
+	attach_cache(s, c, use_cache);
 	return s;
+}
+
+void sm_scoring_retarget(SmScoring *s, const SmConfig *c, const SmMessage *m, const char *key,
+                         gboolean use_cache, gboolean peek)
+{
+	g_clear_pointer(&s->cache, sm_cache_free);
+	s->warning = NULL;
+	s->m = m;
+	s->key = key;
+	s->peek = peek;
+	attach_cache(s, c, use_cache);
 }
 
 void sm_scoring_free(SmScoring *s)
@@ -121,22 +141,48 @@ static gboolean compute(SmVerdict *out, gpointer user, GError **error)
 	return sm_scorer_score(s->scorer, s->m, out, error);
 }
 
+/* A fresh verdict from the cache without writing anything, or FALSE. */
+static gboolean peek_cached(SmScoring *s, SmVerdict *out)
+{
+	SmCacheEntry e = { 0 };
+	gboolean found = FALSE;
+	g_autoptr(GError) error = NULL;
+	if (!sm_cache_lookup(s->cache, s->key, &e, &found, &error)) {
+		sm_cache_free(s->cache);
+		s->cache = NULL;
+		s->warning = "verdict cache unreadable; scored without it";
+		return FALSE;
+	}
+	gboolean fresh = found && e.valid && !e.stale;
+	if (fresh) {
+		GPtrArray *rules = out->rules;
+		*out = e.verdict;
+		e.verdict.rules = rules;
+		out->source = SM_VERDICT_CACHED;
+	}
+	if (found)
+		sm_cache_entry_clear(&e);
+	return fresh;
+}
+
 gboolean sm_scoring_score(const SmMessage *m, SmVerdict *out, gpointer user, GError **error)
 {
 	SmScoring *s = user;
-	if (!s->cache)
+	if (s->cache && s->peek && peek_cached(s, out))
+		return TRUE;
+	if (!s->cache || s->peek)
 		return sm_scorer_score(s->scorer, m, out, error);
 	return sm_cache_get_or_compute(s->cache, s->key, compute, s, out, error);
 }
 
 gboolean sm_scoring_already_filed(SmScoring *s, const char *recipient)
 {
-	return s->cache && sm_cache_already_filed(s->cache, s->key, recipient);
+	return s->cache && !s->peek && sm_cache_already_filed(s->cache, s->key, recipient);
 }
 
 void sm_scoring_mark_filed(SmScoring *s, const char *recipient)
 {
-	if (s->cache)
+	if (s->cache && !s->peek)
 		sm_cache_mark_filed(s->cache, s->key, recipient);
 }
 

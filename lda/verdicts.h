@@ -23,6 +23,15 @@ SmScoring *sm_scoring_new(const SmConfig *c, const SmEnvelope *env, const SmMess
                           const char *key, gboolean use_cache);
 void sm_scoring_free(SmScoring *s);
 
+/* Points @s at the next message of many (`sortmail replay`): the scorer, once
+ * loaded, and the rules fingerprint are kept from one message to the next;
+ * the cache handle is renewed, so sm_scoring_warning() speaks of this message
+ * only. @key as for sm_scoring_new(). With @peek the cache is only read: a
+ * fresh verdict is taken (source CACHED), anything else is scored and not
+ * stored, and the duplicates journal is neither read nor written (dry runs). */
+void sm_scoring_retarget(SmScoring *s, const SmConfig *c, const SmMessage *m, const char *key,
+                         gboolean use_cache, gboolean peek);
+
 /* An SmScoreFunc for sm_decide(); @user is the SmScoring. */
 gboolean sm_scoring_score(const SmMessage *m, SmVerdict *out, gpointer user, GError **error);
 

@@ -258,3 +258,12 @@ EXTRA_DIST += tests/integration/rebroadcast.sh tests/integration/postfix-outboun
 TESTS += tests/reliability/load.sh tests/reliability/soak.sh
 EXTRA_DIST += tests/reliability/load.sh tests/reliability/soak.sh \
 	tests/reliability/drive.py tests/reliability/drive_common.py tests/reliability/README
+# sortmail replay (issue 7): the mbox reader (mboxo/mboxrd quoting, From_
+# lines, truncation) and the whole command through the real binary.
+check_PROGRAMS += tests/unit/test-mbox-read
+tests_unit_test_mbox_read_SOURCES = tests/unit/test-mbox-read.c
+tests_unit_test_mbox_read_LDADD = lda/libsmlda.la $(GLIB_LIBS)
+TESTS += tests/integration/replay.sh
+EXTRA_DIST += tests/integration/replay.sh tests/bench/bench-replay.sh \
+	tests/data/replay/README tests/data/replay/quoting.mbox
+EXTRA_DIST += tests/bench/FIGURES-replay.md

@@ -61,24 +61,18 @@ LISTS=$HOME
 printf '# the members\nalice@example.com\nbob@example.com\n' > "$HOME/announce.members"
 write_config <<CONF
 $SENDER_CONF
-duplicates no
 list announce members ~/announce.members bounce announce-owner@example.com post announce@example.com tag [announce]
 rule to ^announce@ rebroadcast announce
 rule to ^fwd@ forward carol@example.com
 rule to ^fwdsender@ forward dave@example.com forward-sender fwd-owner@example.com
 CONF
 
-# The duplicates journal is off on the sending sides: a copy that comes back
-# is judged by its headers, not taken for the one already handled. (With it,
-# A would drop the returning copy of a forward as a duplicate before looking
-# at the loop marker, and the copy was never filed anywhere.)
 for _x in a b; do
 	new_home "$T/$_x"
 	_to=$( [ $_x = a ] && echo b || echo a )
 	write_config <<CONF
 $SENDER_CONF
 $UNPLUS
-duplicates no
 rule to ^$_x@ forward $_to@example.com
 CONF
 done

@@ -111,7 +111,8 @@ check "member: no Return-Path (the final delivery writes its own)" \
 check "member: From, Message-ID and body unchanged" sh -c "
 	test \"\$(sed -n '/^From: /p; /^Message-ID: /p; /^\$/,\$p' '$S')\" = \
 	     \"\$(sed -n '/^From: /p; /^Message-ID: /p; /^\$/,\$p' '$T/m.eml')\""
-expect_logged " delivered .* to=announce@example.com .* folder=inbox " "member: logged"
+expect_logged " delivered .* to=announce@example.com .* rebroadcast=sent rebroadcast_note=\"list announce, 3 members\" filed=no\$" \
+	"member: logged rebroadcast=sent and filed=no"
 
 # A member's From in another case; a post whose subject already has the tag.
 message announce@example.com ALICE@EXAMPLE.ORG
@@ -188,6 +189,8 @@ before=$(count_sent)
 deliver < "$T/m.eml"
 check "the list's own List-Id: not sent again" test "$(count_sent)" -eq "$before"
 check "the list's own List-Id: filed in the inbox, not held" one_new_in inbox
+expect_logged ' rebroadcast=suppressed:loop rebroadcast_note="List-Id: <announce.example.com>"$' \
+	"the list's own List-Id: logged"
 clean
 
 message announce@example.com alice@example.org "X-Sortmail-Loop: announce@example.com"
@@ -214,6 +217,8 @@ deliver < "$T/m.eml"
 expect_rc 0 "members file missing: exit 0"
 check "members file missing: not sent, filed in the inbox" \
 	sh -c "test $(count_sent) -eq $before && test -n \"\$(ls '$ROOT/new')\""
+expect_logged ' rebroadcast=failed:members rebroadcast_note=".*announce.members.*No such file' \
+	"members file missing: logged"
 clean
 { cat "$HOME/announce.members.away"; echo "Eve <eve@example.org>"; } > "$HOME/announce.members"
 message announce@example.com alice@example.org
@@ -228,6 +233,8 @@ message announce@example.com alice@example.org
 deliver < "$T/m.eml"
 expect_rc 0 "sendmail fails: exit 0"
 check "sendmail fails: filed in the inbox" one_new_in inbox
+expect_logged ' rebroadcast=failed:sendmail rebroadcast_note=".*queue file write error' \
+	"sendmail fails: logged"
 clean
 mode ok
 
@@ -260,6 +267,7 @@ deliver < "$T/m.eml"
 expect_rc 0 "the retry: exit 0"
 check "the retry: not sent again" test "$(count_sent)" -eq $((before + 1))
 check "the retry: filed once" one_new_in archive.team
+expect_logged ' rebroadcast=already-sent ' "the retry: logged already-sent"
 clean
 
 : > "$ROOT/.fwdcopy"
