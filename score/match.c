@@ -41,6 +41,8 @@ typedef struct {
 	SmRuleSet *set;
 	SmRender *render;
 	char **values;     /* header slots; NULL: missing (when known) */
+	gsize *lens;       /* their lengths */
+	char **lowered;    /* their prefilter case folding; NULL: not made yet */
 	gboolean *known;
 	GPtrArray **parts; /* header slots of MIME parts (mimeheader); NULL: not yet */
 	SmTrigrams *grams[SM_RULE_N_KINDS]; /* of the body, rawbody, URIs, full text */
@@ -187,6 +189,7 @@ static const char *field_value(Run *run, guint slot)
 	if (!run->known[slot]) {
 		const SmHeaderSlot *s = &g_array_index(run->set->slots, SmHeaderSlot, slot);
 		run->values[slot] = sm_render_header(run->render, s->field, s->form, s->pick);
+		run->lens[slot] = run->values[slot] ? strlen(run->values[slot]) : 0;
 		run->known[slot] = TRUE;
 	}
 	return run->values[slot];
@@ -213,15 +216,25 @@ static guint max_hits(const SmScoreRule *rule)
 
 static guint header_hits(Run *run, SmScoreRule *rule)
 {
-	const char *v = field_value(run, rule->slot);
+	guint slot = rule->slot;
+	const char *v = field_value(run, slot);
 	if (rule->exists)
 		return v != NULL;
-	if (!v)
-		v = rule->if_unset ? rule->if_unset : "";
-	gsize len = strlen(v);
 	char *const *lits = literals(run->set, rule);
-	if (lits && !sm_text_may_contain(v, len, lits))
-		return rule->negate ? 1 : 0;
+	gsize len;
+	if (v) {
+		/* Many rules test one header: fold its case once, then search. */
+		len = run->lens[slot];
+		if (lits && !run->lowered[slot])
+			run->lowered[slot] = sm_prefilter_lower(v, len);
+		if (lits && !sm_lowered_may_contain(run->lowered[slot], len, lits))
+			return rule->negate ? 1 : 0;
+	} else {
+		v = rule->if_unset ? rule->if_unset : "";
+		len = strlen(v);
+		if (lits && !sm_text_may_contain(v, len, lits))
+			return rule->negate ? 1 : 0;
+	}
 	SmRegex *re = sm_rules_regex(run->set, rule, len);
 	if (!re)
 		return 0;
@@ -332,6 +345,8 @@ guint *sm_rules_run(SmRuleSet *set, SmRender *r)
 		.set = set,
 		.render = r,
 		.values = g_new0(char *, n + 1),
+		.lens = g_new0(gsize, n + 1),
+		.lowered = g_new0(char *, n + 1),
 		.known = g_new0(gboolean, n + 1),
 		.parts = g_new0(GPtrArray *, n + 1),
 	};
@@ -346,11 +361,14 @@ guint *sm_rules_run(SmRuleSet *set, SmRender *r)
 			hits[i] = 0;
 	for (guint i = 0; i < n; i++) {
 		g_free(run.values[i]);
+		g_free(run.lowered[i]);
 		if (run.parts[i])
 			g_ptr_array_free(run.parts[i], TRUE);
 	}
 	g_free(run.parts);
 	g_free(run.values);
+	g_free(run.lens);
+	g_free(run.lowered);
 	g_free(run.known);
 	for (int k = 0; k < SM_RULE_N_KINDS; k++)
 		sm_trigrams_free(run.grams[k]);
