@@ -244,3 +244,5 @@ EXTRA_DIST += tests/bench/bench-score.sh
 check_PROGRAMS += tests/unit/test-rulecache
 tests_unit_test_rulecache_SOURCES = tests/unit/test-rulecache.c
 tests_unit_test_rulecache_LDADD = score/libsmscoreloader.la $(TEST_UNIT_LDADD) $(LIBS)
+TESTS += tests/integration/rule-cache.sh
+EXTRA_DIST += tests/integration/rule-cache.sh
