@@ -24,7 +24,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#define MAGIC "SMRULES\003"
+#define MAGIC "SMRULES\004"
 #define MAGIC_LEN 8
 #define HEAD_LEN (MAGIC_LEN + 16)
 #define NO_STRING G_MAXUINT32
@@ -209,7 +209,10 @@ static void put_rule(GByteArray *out, GByteArray *blobs, const SmScoreRule *r)
 	sm_rc_put_u32(out, r->exists);
 	sm_rc_put_u32(out, r->negate);
 	sm_rc_put_str(out, r->if_unset);
+	/* NUL-terminated, so that it can be used where it lies in the map. */
 	sm_rc_put_str(out, r->re.pattern);
+	if (r->re.pattern)
+		g_byte_array_append(out, (const guint8 *)"", 1);
 	sm_rc_put_u32(out, r->re.flags);
 	sm_rc_put_u32(out, r->re.broken);
 	guint n = r->re.literals ? g_strv_length(r->re.literals) : NO_STRING;
@@ -334,6 +337,22 @@ static void get_strv(SmRcReader *in, GPtrArray *into)
 	}
 }
 
+/* A string put with its NUL, left where it lies (patterns are most of the
+ * table: not copied). */
+static char *get_mapped_str(SmRcReader *in)
+{
+	guint32 n = sm_rc_get_u32(in);
+	if (in->bad || n == NO_STRING)
+		return NULL;
+	if (sm_rc_left(in) <= n || in->p[n] != '\0') {
+		in->bad = TRUE;
+		return NULL;
+	}
+	char *s = (char *)in->p;
+	in->p += n + 1;
+	return s;
+}
+
 static char **get_literals(SmRcReader *in)
 {
 	guint n = sm_rc_get_u32(in);
@@ -374,7 +393,8 @@ static SmScoreRule *get_rule(SmRcReader *in, guint n_slots, guint n_rules,
 	r->exists = sm_rc_get_u32(in) != 0;
 	r->negate = sm_rc_get_u32(in) != 0;
 	r->if_unset = sm_rc_get_str(in);
-	r->re.pattern = sm_rc_get_str(in);
+	r->re.pattern = get_mapped_str(in);
+	r->re.pattern_borrowed = TRUE;
 	r->re.flags = sm_rc_get_u32(in);
 	r->re.broken = sm_rc_get_u32(in) != 0;
 	r->re.literals = get_literals(in);

@@ -115,7 +115,9 @@ typedef struct {
 
 /* A regex compiled on first use. */
 typedef struct {
-	char *pattern;        /* PCRE2 syntax; NULL for rules without one */
+	char *pattern;        /* PCRE2 syntax; NULL for rules without one; owned
+	                       * unless pattern_borrowed */
+	gboolean pattern_borrowed; /* points into SmRuleSet.cache */
 	guint flags;          /* SM_REGEX_*, without JIT */
 	SmRegex *re;          /* NULL until compiled */
 	guint uses;
