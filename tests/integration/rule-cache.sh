@@ -6,7 +6,7 @@
 # read the files again (the new rule counts) and rewrite the cache; a cache
 # file of garbage is replaced and changes nothing; "rule-cache none" writes
 # none; and `sortmail check --rules` reports the same rule counts with and
-# without it. Every delivery scores (cache none: no verdict cache).
+# without it, and leaves it alone when given other rule files. Every delivery scores (cache none: no verdict cache).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 SPAM=$top_srcdir/tests/data/score/spam-lottery.eml
@@ -60,6 +60,9 @@ check "and again from the rewritten cache" test "$(verdict)" = "$edited"
 # check --rules prints the same counts from the cache as from the files (its
 # load time aside).
 "$SORTMAIL" check --rules -c "$CONFIG" 2>&1 | grep -v '^load time' > "$T/cached.txt"
+ino=$(inode)
+"$SORTMAIL" check --rules -c "$CONFIG" "$RULES" > /dev/null 2>&1
+check "check --rules FILE leaves the deliveries' cache alone" test "$(inode)" = "$ino"
 echo "rule-cache none" >> "$CONFIG"
 rm -f "$CACHE"
 "$SORTMAIL" check --rules -c "$CONFIG" 2>&1 | grep -v '^load time' > "$T/files.txt"
