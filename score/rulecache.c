@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -295,10 +296,33 @@ static gboolean write_file(const char *path, const GByteArray *table, const GByt
 	return ok;
 }
 
+/* Temporary files a killed writer left (the watchdog's _exit(), SIGKILL):
+ * each is megabytes, and nothing else would ever remove them. One that may
+ * still be being written (younger than STALE_TMP seconds) is left alone. */
+#define STALE_TMP 600
+static void remove_stale_tmp(const char *path)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *base = g_path_get_basename(path);
+	g_autofree char *prefix = g_strconcat(base, ".tmp.", NULL);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	time_t now = time(NULL);
+	for (const char *name; d && (name = g_dir_read_name(d));) {
+		if (!g_str_has_prefix(name, prefix))
+			continue;
+		g_autofree char *tmp = g_build_filename(dir, name, NULL);
+		struct stat st;
+		if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    st.st_mtime < now - STALE_TMP)
+			unlink(tmp);
+	}
+}
+
 gboolean sm_rule_cache_save(SmRuleSet *set, const char *path, const char *key)
 {
 	if (!dir_is_ours(path))
 		return FALSE;
+	remove_stale_tmp(path);
 	sm_rules_compile_all(set);
 	sm_rules_analyse_all(set);
 	g_autofree char *full = full_key(key, set->score_set);

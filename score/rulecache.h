@@ -23,9 +23,10 @@
  *     when it is decoded) and every index in it is in range.
  * It is written after the rules were read from their files (every regex is
  * then compiled, to be stored), 0600, through a temporary file renamed over
- * the old one, so a reader sees a whole file or none. Failing to write it
- * (no directory, not ours, disk full) is silent: the next delivery reads
- * the files again.
+ * the old one, so a reader sees a whole file or none (temporary files
+ * that a killed writer left are removed by the next writer after ten
+ * minutes). Failing to write it (no directory, not ours, disk full) is
+ * silent: the next delivery reads the files again.
  */
 #ifndef SM_RULECACHE_H
 #define SM_RULECACHE_H

@@ -5,7 +5,8 @@
  * included one makes the cache stale; a damaged, truncated, foreign or
  * empty cache file, or a damaged stored regex, gives the verdict of the
  * rule files, and the cache is written again; a directory that cannot take
- * the cache changes nothing but speed. The module comes from
+ * the cache changes nothing but speed; a killed writer's old temporary file
+ * is cleaned up. The module comes from
  * $SORTMAIL_SCORER, the stock rules from $SORTMAIL_DATADIR and the fixtures
  * from $top_srcdir/tests/data/score. */
 #include "config.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char *tmpdir;
@@ -113,6 +115,28 @@ static void setup(void)
 {
 	put("rules.cf", RULES_A);
 	put("extra.cf", EXTRA_A);
+}
+
+/* A temporary file a killed writer left is removed by the next writer once
+ * it is old; a young one (maybe still being written) is not. */
+static void test_stale_tmp(void)
+{
+	setup();
+	g_autofree char *cache = in_tmp("tmp.cache");
+	g_autofree char *old = in_tmp("tmp.cache.tmp.OLD123");
+	g_autofree char *young = in_tmp("tmp.cache.tmp.NEW123");
+	g_autofree char *other = in_tmp("other.tmp.OLD123");
+	const char *all[] = { old, young, other };
+	for (guint i = 0; i < G_N_ELEMENTS(all); i++)
+		g_assert_true(g_file_set_contents(all[i], "partial", -1, NULL));
+	struct timespec hour_ago[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+	g_assert_cmpint(utimensat(AT_FDCWD, old, hour_ago, 0), ==, 0);
+	g_assert_cmpint(utimensat(AT_FDCWD, other, hour_ago, 0), ==, 0);
+	expect_rules(cache, "T_BOTH,T_LINK,T_SUBJ,T_WORD");
+	g_assert_true(g_file_test(cache, G_FILE_TEST_IS_REGULAR));
+	g_assert_false(g_file_test(old, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(young, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(other, G_FILE_TEST_EXISTS));
 }
 
 static void test_hit(void)
@@ -340,6 +364,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rulecache/foreign", test_foreign);
 	g_test_add_func("/rulecache/unwritable", test_unwritable);
 	g_test_add_func("/rulecache/same-verdicts", test_same_verdicts);
+	g_test_add_func("/rulecache/stale-tmp", test_stale_tmp);
 	int rc = g_test_run();
 	remove_tree(tmpdir);
 	g_free(tmpdir);
