@@ -358,11 +358,10 @@ void sm_meta_save(const SmMeta *m, GByteArray *out)
 		sm_rc_put_u32(out, o->name);
 		sm_rc_put_u32(out, o->target);
 	}
+	/* The bound slots only: the names served binding, which is done. */
 	sm_rc_put_u32(out, m->names->len);
-	for (guint i = 0; i < m->names->len; i++) {
-		sm_rc_put_str(out, m->names->pdata[i]);
+	for (guint i = 0; i < m->names->len; i++)
 		sm_rc_put_u32(out, m->slots ? m->slots[i] : SM_META_UNKNOWN);
-	}
 }
 
 SmMeta *sm_meta_restore(SmRcReader *in, guint n_rules)
@@ -389,7 +388,6 @@ SmMeta *sm_meta_restore(SmRcReader *in, guint n_rules)
 		m->slots[0] = SM_META_UNKNOWN;
 	}
 	for (guint i = 0; i < n_names && !in->bad; i++) {
-		g_ptr_array_add(m->names, sm_rc_get_str(in));
 		guint slot = m->slots[i] = sm_rc_get_u32(in);
 		in->bad = in->bad || (slot >= n_rules && slot != SM_META_UNKNOWN &&
 		                      slot != SM_META_ZERO);

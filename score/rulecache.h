@@ -42,7 +42,10 @@ SmRuleSet *sm_rule_cache_load(const char *path, const char *key, guint score_set
  * regex now) at @path for @key. Best effort: FALSE when not written. */
 gboolean sm_rule_cache_save(SmRuleSet *set, const char *path, const char *key);
 
-/* ---- the encoding, shared with meta.c ---------------------------------------- */
+/* ---- the encoding (rcencode.c), shared with meta.c ---------------------------- */
+
+/* The length that stands for a NULL string. */
+#define SM_RC_NO_STRING G_MAXUINT32
 
 /* Reading: every get past the end or of a bad value sets bad and returns 0. */
 typedef struct SmRcReader {
