@@ -87,6 +87,38 @@ void sm_regex_jit(SmRegex *re)
 	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
 }
 
+gboolean sm_regex_serialize(const SmRegex *re, guint8 **out, gsize *len)
+{
+	const pcre2_code *codes[1] = { re->code };
+	uint8_t *bytes;
+	PCRE2_SIZE size;
+	if (pcre2_serialize_encode(codes, 1, &bytes, &size, NULL) != 1)
+		return FALSE;
+	*out = g_memdup2(bytes, size);
+	*len = size;
+	pcre2_serialize_free(bytes);
+	return TRUE;
+}
+
+SmRegex *sm_regex_deserialize(const guint8 *bytes, gsize len, GError **error)
+{
+	pcre2_code *code = NULL;
+	/* The framing says how long it is; a short buffer must not be read past. */
+	int32_t n = len >= 16 ? pcre2_serialize_get_number_of_codes(bytes) : PCRE2_ERROR_BADDATA;
+	if (n == 1)
+		n = pcre2_serialize_decode(&code, 1, bytes, NULL);
+	if (n != 1) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(n, msg, sizeof msg);
+		g_set_error(error, SM_REGEX_ERROR, 0, "stored regex unusable: %s", (char *)msg);
+		return NULL;
+	}
+	SmRegex *re = g_new0(SmRegex, 1);
+	re->code = code;
+	re->md = pcre2_match_data_create_from_pattern(code, NULL);
+	return re;
+}
+
 char *sm_regex_capture(SmRegex *re, const char *subject, guint n)
 {
 	if (!re->matched || n >= pcre2_get_ovector_count(re->md))

@@ -40,6 +40,17 @@ gboolean sm_regex_find(SmRegex *re, const char *subject, gsize len, gsize start,
  * done already or when the platform refuses). */
 void sm_regex_jit(SmRegex *re);
 
+/* The compiled form of @re as bytes (PCRE2's serialization: no JIT code),
+ * newly allocated into *@out and *@len; FALSE when PCRE2 refuses. Valid only
+ * for the same PCRE2 version on the same kind of machine. */
+gboolean sm_regex_serialize(const SmRegex *re, guint8 **out, gsize *len);
+
+/* A regex from sm_regex_serialize()'s bytes, without compiling; NULL with
+ * @error when they are not a serialized pattern of this PCRE2. PCRE2 checks
+ * the framing only: the bytes must come from sm_regex_serialize() (verify
+ * them first when they were stored). */
+SmRegex *sm_regex_deserialize(const guint8 *bytes, gsize len, GError **error);
+
 /* Matches and expands @replacement, where $0..$9 and ${N} name captures and $$ is a
  * dollar sign. Returns NULL when there is no match. Newly allocated. */
 char *sm_regex_expand(SmRegex *re, const char *subject, const char *replacement);

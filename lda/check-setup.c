@@ -272,6 +272,8 @@ int sm_check_setup(const char *config_path)
 	SmConfig *c = sm_config_load_all(path, &env, f.errors);
 	guint n_rules = 0, n_templates = 0;
 	if (c) {
+		/* check writes nothing: not even the scorer's rule cache. */
+		g_clear_pointer(&c->rule_cache, g_free);
 		check_rules(c, &f, &n_rules);
 		n_templates = sm_check_templates(c, &f);
 		check_mailbox(c, &f);

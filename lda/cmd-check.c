@@ -185,6 +185,8 @@ static int check_rules(SmConfig *c, int argc, char **argv, gboolean verbose)
 		g_ptr_array_set_size(c->rule_files, 0);
 		for (int i = 0; i < argc; i++)
 			g_ptr_array_add(c->rule_files, g_strdup(argv[i]));
+		/* Not the deliveries' rules: leave their rule cache alone. */
+		g_clear_pointer(&c->rule_cache, g_free);
 	}
 	SmScorer *scorer = sm_lda_scorer_new(c);
 	SmScorerReport r;

@@ -302,6 +302,8 @@ static gboolean run(Explain *x, GError **error)
 	x->config = sm_lda_config_load(x->opts.config_path, &x->env, error);
 	if (!x->config || !sm_spool_read(&x->spool, STDIN_FILENO, error))
 		return FALSE;
+	/* Explaining writes nothing: not even the scorer's rule cache. */
+	g_clear_pointer(&x->config->rule_cache, g_free);
 	if (!x->env.sender)
 		x->env.sender = g_strdup(x->spool.from_sender ? x->spool.from_sender : "");
 	sm_message_index(&x->msg, x->spool.msg, x->spool.msg_len);

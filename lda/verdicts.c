@@ -38,6 +38,7 @@ static SmScorer *scorer_for(const SmConfig *c, char ***files, char ***settings)
 		.rule_files = (const char *const *)*files,
 		.required_score = c->required_score,
 		.settings = (const char *const *)*settings,
+		.rule_cache = c->rule_cache,
 	};
 	return sm_scorer_new(&opts);
 }

@@ -25,6 +25,7 @@ struct SmScorer {
 	char **rule_files;        /* NULL: the stock set */
 	double required_score;
 	char **settings;          /* never NULL */
+	char *rule_cache;         /* NULL: none */
 	const SmScoreModule *module;
 	void *engine;             /* the module's, once loaded */
 	GError *load_error;       /* the first failure to load, returned ever after */
@@ -40,6 +41,7 @@ SmScorer *sm_scorer_new(const SmScorerOptions *opts)
 		s->rule_files = g_strdupv((char **)opts->rule_files);
 	s->required_score = opts->required_score;
 	s->settings = opts->settings ? g_strdupv((char **)opts->settings) : g_new0(char *, 1);
+	s->rule_cache = g_strdup(opts->rule_cache);
 	return s;
 }
 
@@ -52,6 +54,7 @@ void sm_scorer_free(SmScorer *s)
 	g_clear_error(&s->load_error);
 	g_strfreev(s->rule_files);
 	g_strfreev(s->settings);
+	g_free(s->rule_cache);
 	g_free(s->module_path);
 	g_free(s);
 }
@@ -105,9 +108,12 @@ static gboolean ensure_loaded(SmScorer *s, GError **error)
 			g_auto(GStrv) stock = s->rule_files ? NULL : stock_rule_files();
 			const char *const *files =
 				(const char *const *)(s->rule_files ? s->rule_files : stock);
+			g_autofree char *fingerprint = sm_scorer_fingerprint(s);
 			SmScoreModuleArgs args = { .rule_files = files,
 			                           .required_score = s->required_score,
-			                           .settings = (const char *const *)s->settings };
+			                           .settings = (const char *const *)s->settings,
+			                           .rule_cache = s->rule_cache,
+			                           .fingerprint = fingerprint };
 			s->engine = mod->load(&args, &err);
 			if (s->engine) {
 				s->module = mod;

@@ -31,6 +31,7 @@ score_sortmail_score_la_SOURCES += \
 	score/replacetags.c \
 	score/meta.c score/meta.h \
 	score/match.c score/prefilter.c score/prefilter.h \
+	score/rulecache.c score/rulecache.h score/rcencode.c \
 	score/render-priv.h score/render-hdr.c score/relays.c \
 	score/uri.c score/uri.h
 

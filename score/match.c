@@ -1,10 +1,11 @@
 /* match.c: running a rule set over one rendering (see "running" in rules.h).
  *
  * Each view of the message (a header, the body, the URIs...) is computed
- * the first time a rule asks for it, once. Regexes are compiled on first
- * use, and JIT-compiled then or at their second use (SM_RULES_JIT_AFTER):
- * compiling all of a large set up front would cost more than matching it
- * on one message, and a delivery scores one message. Before that, the
+ * the first time a rule asks for it, once. Regexes are compiled (or decoded
+ * from the rule cache) on first use, and JIT-compiled at their second use
+ * or on a long text (SM_RULES_JIT_AFTER): compiling all of a large set up
+ * front would cost more than matching it on one message, and a delivery
+ * scores one message. Before that, the
  * prefilter (prefilter.h) rules out most of them: a regex whose literals
  * are absent from the text is neither compiled nor run. A ReplaceTags
  * rule's regex is even made on first use (replacetags.c).
@@ -26,6 +27,7 @@
 #include "config.h"
 #include "score/rules.h"
 #include "score/prefilter.h"
+#include "score/rulecache.h"
 
 #include <string.h>
 
@@ -39,6 +41,8 @@ typedef struct {
 	SmRuleSet *set;
 	SmRender *render;
 	char **values;     /* header slots; NULL: missing (when known) */
+	gsize *lens;       /* their lengths */
+	char **lowered;    /* their prefilter case folding; NULL: not made yet */
 	gboolean *known;
 	GPtrArray **parts; /* header slots of MIME parts (mimeheader); NULL: not yet */
 	SmTrigrams *grams[SM_RULE_N_KINDS]; /* of the body, rawbody, URIs, full text */
@@ -78,20 +82,26 @@ static gboolean compile(SmRuleSet *set, SmScoreRule *rule)
 	if (lr->broken || !lr->pattern)
 		return FALSE;
 	g_autoptr(GError) err = NULL;
-	lr->jit_after = strlen(lr->pattern) > SM_RULES_JIT_BIG ? SM_RULES_JIT_BIG_AFTER
-	                                                       : SM_RULES_JIT_AFTER;
-	lr->re = sm_regex_new(lr->pattern, lr->flags, &err);
+	lr->jit_after = SM_RULES_JIT_AFTER;
+	/* A stored form that fails its checksum or PCRE2's checks is compiled
+	 * again from the pattern, as if there were no cache. */
+	if (lr->stored && sm_rc_checksum(lr->stored, lr->stored_len) == lr->stored_sum)
+		lr->re = sm_regex_deserialize(lr->stored, lr->stored_len, NULL);
+	lr->stored = NULL;
+	if (!lr->re)
+		lr->re = sm_regex_new(lr->pattern, lr->flags, &err);
 	if (!lr->re)
 		broken(set, rule, err);
 	return lr->re != NULL;
 }
 
-SmRegex *sm_rules_regex(SmRuleSet *set, SmScoreRule *rule)
+SmRegex *sm_rules_regex(SmRuleSet *set, SmScoreRule *rule, gsize text_len)
 {
 	SmLazyRegex *lr = &rule->re;
 	if (!compile(set, rule))
 		return NULL;
-	if (++lr->uses == lr->jit_after)
+	/* sm_regex_jit() is a no-op once done. */
+	if (++lr->uses >= lr->jit_after || text_len >= SM_RULES_JIT_TEXT)
 		sm_regex_jit(lr->re);
 	return lr->re;
 }
@@ -106,6 +116,17 @@ guint sm_rules_compile_all(SmRuleSet *set)
 		good += !rule->re.broken;
 	}
 	return good;
+}
+
+static char *const *literals(SmRuleSet *set, SmScoreRule *rule);
+
+void sm_rules_analyse_all(SmRuleSet *set)
+{
+	for (guint i = 0; i < set->rules->len; i++) {
+		SmScoreRule *rule = set->rules->pdata[i];
+		if (rule->re.pattern || rule->tagged)
+			literals(set, rule);
+	}
 }
 
 static char *const *literals(SmRuleSet *set, SmScoreRule *rule)
@@ -168,6 +189,7 @@ static const char *field_value(Run *run, guint slot)
 	if (!run->known[slot]) {
 		const SmHeaderSlot *s = &g_array_index(run->set->slots, SmHeaderSlot, slot);
 		run->values[slot] = sm_render_header(run->render, s->field, s->form, s->pick);
+		run->lens[slot] = run->values[slot] ? strlen(run->values[slot]) : 0;
 		run->known[slot] = TRUE;
 	}
 	return run->values[slot];
@@ -194,16 +216,26 @@ static guint max_hits(const SmScoreRule *rule)
 
 static guint header_hits(Run *run, SmScoreRule *rule)
 {
-	const char *v = field_value(run, rule->slot);
+	guint slot = rule->slot;
+	const char *v = field_value(run, slot);
 	if (rule->exists)
 		return v != NULL;
-	if (!v)
-		v = rule->if_unset ? rule->if_unset : "";
-	gsize len = strlen(v);
 	char *const *lits = literals(run->set, rule);
-	if (lits && !sm_text_may_contain(v, len, lits))
-		return rule->negate ? 1 : 0;
-	SmRegex *re = sm_rules_regex(run->set, rule);
+	gsize len;
+	if (v) {
+		/* Many rules test one header: fold its case once, then search. */
+		len = run->lens[slot];
+		if (lits && !run->lowered[slot])
+			run->lowered[slot] = sm_prefilter_lower(v, len);
+		if (lits && !sm_lowered_may_contain(run->lowered[slot], len, lits))
+			return rule->negate ? 1 : 0;
+	} else {
+		v = rule->if_unset ? rule->if_unset : "";
+		len = strlen(v);
+		if (lits && !sm_text_may_contain(v, len, lits))
+			return rule->negate ? 1 : 0;
+	}
+	SmRegex *re = sm_rules_regex(run->set, rule, len);
 	if (!re)
 		return 0;
 	if (rule->negate)
@@ -227,7 +259,7 @@ static guint mimeheader_hits(Run *run, SmScoreRule *rule)
 		gsize len = strlen(v);
 		if (lits && !sm_text_may_contain(v, len, lits))
 			continue;
-		SmRegex *re = sm_rules_regex(run->set, rule);
+		SmRegex *re = sm_rules_regex(run->set, rule, len);
 		if (!re)
 			return 0;
 		n += count(re, v, len, 0, max - n);
@@ -269,7 +301,9 @@ static guint rule_hits(Run *run, SmScoreRule *rule)
 		return mimeheader_hits(run, rule);
 	if (!may_match(run, rule))
 		return 0;
-	SmRegex *re = sm_rules_regex(run->set, rule);
+	gsize text_len;
+	subject(run, rule->kind, &text_len);
+	SmRegex *re = sm_rules_regex(run->set, rule, text_len);
 	if (!re)
 		return 0;
 	switch (rule->kind) {
@@ -311,6 +345,8 @@ guint *sm_rules_run(SmRuleSet *set, SmRender *r)
 		.set = set,
 		.render = r,
 		.values = g_new0(char *, n + 1),
+		.lens = g_new0(gsize, n + 1),
+		.lowered = g_new0(char *, n + 1),
 		.known = g_new0(gboolean, n + 1),
 		.parts = g_new0(GPtrArray *, n + 1),
 	};
@@ -325,11 +361,14 @@ guint *sm_rules_run(SmRuleSet *set, SmRender *r)
 			hits[i] = 0;
 	for (guint i = 0; i < n; i++) {
 		g_free(run.values[i]);
+		g_free(run.lowered[i]);
 		if (run.parts[i])
 			g_ptr_array_free(run.parts[i], TRUE);
 	}
 	g_free(run.parts);
 	g_free(run.values);
+	g_free(run.lens);
+	g_free(run.lowered);
 	g_free(run.known);
 	for (int k = 0; k < SM_RULE_N_KINDS; k++)
 		sm_trigrams_free(run.grams[k]);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "score/meta.h"
 #include "score/score.h"
+#include "score/rulecache.h"
 
 #include <string.h>
 
@@ -343,4 +344,71 @@ double sm_meta_eval(const SmMeta *m, SmMetaValue value, gpointer user, double un
 	if (stack != small)
 		g_free(stack);
 	return v;
+}
+
+/* ---- the rule cache --------------------------------------------------------- */
+
+void sm_meta_save(const SmMeta *m, GByteArray *out)
+{
+	sm_rc_put_u32(out, m->ops->len);
+	for (guint i = 0; i < m->ops->len; i++) {
+		const Op *o = &g_array_index(m->ops, Op, i);
+		sm_rc_put_u32(out, o->op);
+		sm_rc_put_f64(out, o->num);
+		sm_rc_put_u32(out, o->name);
+		sm_rc_put_u32(out, o->target);
+	}
+	/* The bound slots only: the names served binding, which is done. */
+	sm_rc_put_u32(out, m->names->len);
+	for (guint i = 0; i < m->names->len; i++)
+		sm_rc_put_u32(out, m->slots ? m->slots[i] : SM_META_UNKNOWN);
+}
+
+SmMeta *sm_meta_restore(SmRcReader *in, guint n_rules)
+{
+	guint n_ops = sm_rc_get_u32(in);
+	if (in->bad || n_ops > sm_rc_left(in))
+		return NULL;
+	SmMeta *m = g_new0(SmMeta, 1);
+	m->ops = g_array_sized_new(FALSE, FALSE, sizeof(Op), n_ops);
+	m->names = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < n_ops && !in->bad; i++) {
+		Op o;
+		o.op = sm_rc_get_u32(in);
+		o.num = sm_rc_get_f64(in);
+		o.name = sm_rc_get_u32(in);
+		o.target = sm_rc_get_u32(in);
+		in->bad = in->bad || o.op > OP_OR || o.target > n_ops;
+		g_array_append_val(m->ops, o);
+	}
+	guint n_names = sm_rc_get_u32(in);
+	in->bad = in->bad || n_names > sm_rc_left(in);
+	if (!in->bad) {
+		m->slots = g_new(guint, MAX(n_names, 1));
+		m->slots[0] = SM_META_UNKNOWN;
+	}
+	for (guint i = 0; i < n_names && !in->bad; i++) {
+		guint slot = m->slots[i] = sm_rc_get_u32(in);
+		in->bad = in->bad || (slot >= n_rules && slot != SM_META_UNKNOWN &&
+		                      slot != SM_META_ZERO);
+		m->unknown = m->unknown || slot == SM_META_UNKNOWN;
+	}
+	/* Evaluation must never pop an empty stack, nor name a missing name. */
+	gint64 depth = 0;
+	for (guint i = 0; i < n_ops && !in->bad; i++) {
+		const Op *o = &g_array_index(m->ops, Op, i);
+		in->bad = o->op == OP_NAME && o->name >= n_names;
+		if (o->op == OP_NUM || o->op == OP_NAME)
+			depth++;
+		else if (o->op == OP_NOT || o->op == OP_NEG)
+			in->bad = in->bad || depth < 1;
+		else
+			in->bad = in->bad || --depth < (o->op == OP_AND || o->op == OP_OR ? 0 : 1);
+	}
+	if (in->bad) {
+		sm_meta_free(m);
+		return NULL;
+	}
+	m->stack = stack_need(m->ops);
+	return m;
 }

@@ -48,4 +48,11 @@ typedef double (*SmMetaValue)(gpointer user, guint slot);
  * decides. */
 double sm_meta_eval(const SmMeta *m, SmMetaValue value, gpointer user, double unknown_value);
 
+/* For the rule cache (rulecache.h): @m, bound, appended to @out; and read
+ * back from @in, its slots checked against @n_rules (NULL when malformed).
+ * A meta read back is bound and has no names (sm_meta_names() is empty). */
+struct SmRcReader;
+void sm_meta_save(const SmMeta *m, GByteArray *out);
+SmMeta *sm_meta_restore(struct SmRcReader *in, guint n_rules);
+
 #endif

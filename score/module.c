@@ -6,6 +6,9 @@
  * rule over that rendering. Scoring never fails: broken MIME, NUL bytes and
  * undecodable headers give a rendering that is merely less informative.
  *
+ * Rules come from the rule cache when it is current (rulecache.h), else
+ * from their files, and are then stored in it for the next delivery.
+ *
  * Threshold: the required_score passed to load() (sortmail's configuration)
  * is authoritative; "required_score" lines in rule files are ignored.
  * Score set: SpamAssassin's set 0 (no Bayes, no network tests), i.e. the first
@@ -15,6 +18,7 @@
 #include "config.h"
 #include "score/score.h"
 #include "score/rules.h"
+#include "score/rulecache.h"
 #include "score/render.h"
 #include "score/spamd.h"
 #include "score/dnsbl.h"
@@ -59,9 +63,15 @@ static void *engine_load(const SmScoreModuleArgs *args, GError **error)
 	const char *const *rule_files = args->rule_files;
 	double required = args->required_score;
 	guint score_set = sm_rules_score_set(sm_dnsbl_wanted(args->settings));
-	SmRuleSet *set = sm_rules_load(rule_files, score_set, error);
-	if (!set)
-		return NULL;
+	const char *cache = args->fingerprint ? args->rule_cache : NULL;
+	SmRuleSet *set = cache ? sm_rule_cache_load(cache, args->fingerprint, score_set) : NULL;
+	if (!set) {
+		set = sm_rules_load(rule_files, score_set, error);
+		if (!set)
+			return NULL;
+		if (cache && set->rules->len > 0)
+			sm_rule_cache_save(set, cache, args->fingerprint);
+	}
 	if (set->rules->len == 0) {
 		g_autofree char *list = rule_files ? g_strjoinv(" ", (char **)rule_files)
 		                                   : g_strdup("(no files)");

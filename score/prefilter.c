@@ -594,6 +594,23 @@ gboolean sm_trigrams_may_contain(const SmTrigrams *t, char *const *literals)
 	return FALSE;
 }
 
+gboolean sm_lowered_may_contain(const char *lowered, gsize len, char *const *literals)
+{
+	for (char *const *l = literals; *l; l++)
+		if (memmem(lowered, len, *l, strlen(*l)))
+			return TRUE;
+	return FALSE;
+}
+
+char *sm_prefilter_lower(const char *text, gsize len)
+{
+	char *out = g_malloc(len + 1);
+	for (gsize i = 0; i < len; i++)
+		out[i] = (char)lower((guchar)text[i]);
+	out[len] = '\0';
+	return out;
+}
+
 gboolean sm_text_may_contain(const char *text, gsize len, char *const *literals)
 {
 	for (char *const *l = literals; *l; l++) {

@@ -39,4 +39,13 @@ gboolean sm_trigrams_may_contain(const SmTrigrams *t, char *const *literals);
 /* The same test straight on a (short) text: a case-insensitive search. */
 gboolean sm_text_may_contain(const char *text, gsize len, char *const *literals);
 
+/* The same on a text already ASCII-lowercased (sm_prefilter_lower()): a
+ * plain substring search, several times faster, for a text tested against
+ * many rules (a header). */
+gboolean sm_lowered_may_contain(const char *lowered, gsize len, char *const *literals);
+
+/* @text with ASCII A-Z lowercased, the prefilter's case folding; newly
+ * allocated, NUL-terminated (NULs inside are kept: @len counts). */
+char *sm_prefilter_lower(const char *text, gsize len);
+
 #endif

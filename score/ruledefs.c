@@ -13,7 +13,8 @@ void sm_rules_rule_free(gpointer rule)
 	if (!r)
 		return;
 	sm_regex_free(r->re.re);
-	g_free(r->re.pattern);
+	if (!r->re.pattern_borrowed)
+		g_free(r->re.pattern);
 	g_strfreev(r->re.literals);
 	g_free(r->raw);
 	sm_meta_free(r->meta);
@@ -222,7 +223,9 @@ static gboolean read_regex(SmScoreRule *r, const char *s, const char **end, GErr
 	char *pattern = sm_perlre_parse(s, kind_regex[r->kind].options, &flags, end, error);
 	if (!pattern)
 		return FALSE;
-	g_free(r->re.pattern);
+	if (!r->re.pattern_borrowed)
+		g_free(r->re.pattern);
+	r->re.pattern_borrowed = FALSE;
 	r->re.pattern = pattern;
 	r->re.flags = flags & ~kind_regex[r->kind].ignored;
 	return TRUE;

@@ -12,6 +12,7 @@
 #include "score/score.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 /* Includes nest at most this deep (a file including itself stops here). */
 #define MAX_INCLUDE_DEPTH 8
@@ -184,11 +185,36 @@ static void parse_line(Parser *p, char *line)
 
 /* ---- files --------------------------------------------------------------------- */
 
+/* Taken before reading: a file changed after this is seen as stale. */
+static void record_file(SmRuleSet *set, const char *path)
+{
+	struct stat st;
+	SmRuleFile *f = g_new0(SmRuleFile, 1);
+	f->path = g_strdup(path);
+	if (stat(path, &st) == 0) {
+		f->size = st.st_size;
+		f->mtime_sec = st.st_mtim.tv_sec;
+		f->mtime_nsec = st.st_mtim.tv_nsec;
+		f->ino = st.st_ino;
+	} else {
+		f->size = -1;
+	}
+	g_ptr_array_add(set->files, f);
+}
+
+void sm_rule_file_free(gpointer file)
+{
+	SmRuleFile *f = file;
+	g_free(f->path);
+	g_free(f);
+}
+
 static gboolean parse_file(Parser *p, const char *path, GError **error)
 {
 	g_autofree char *text = NULL;
 	gsize len;
 	g_autoptr(GError) err = NULL;
+	record_file(p->set, path);
 	if (!g_file_get_contents(path, &text, &len, &err)) {
 		g_set_error(error, SM_SCORE_ERROR, SM_SCORE_ERROR_RULES, "cannot read rules: %s",
 		            err->message);
@@ -291,10 +317,14 @@ void sm_rules_free(SmRuleSet *set)
 	g_ptr_array_free(set->unknown, TRUE);
 	g_ptr_array_free(set->unsupported, TRUE);
 	sm_replace_free(set->replace);
+	g_ptr_array_free(set->files, TRUE);
+	/* Last: the rules' stored regexes pointed into it. */
+	if (set->cache)
+		g_mapped_file_unref(set->cache);
 	g_free(set);
 }
 
-static SmRuleSet *set_new(guint score_set)
+SmRuleSet *sm_rules_new_set(guint score_set)
 {
 	SmRuleSet *set = g_new0(SmRuleSet, 1);
 	set->rules = g_ptr_array_new_with_free_func(sm_rules_rule_free);
@@ -303,6 +333,7 @@ static SmRuleSet *set_new(guint score_set)
 	set->problems = g_ptr_array_new_with_free_func(g_free);
 	set->unknown = g_ptr_array_new_with_free_func(g_free);
 	set->unsupported = g_ptr_array_new_with_free_func(g_free);
+	set->files = g_ptr_array_new_with_free_func(sm_rule_file_free);
 	set->score_set = score_set;
 	return set;
 }
@@ -310,7 +341,7 @@ static SmRuleSet *set_new(guint score_set)
 SmRuleSet *sm_rules_load(const char *const *paths, guint score_set, GError **error)
 {
 	g_return_val_if_fail(score_set < N_SCORE_SETS, NULL);
-	SmRuleSet *set = set_new(score_set);
+	SmRuleSet *set = sm_rules_new_set(score_set);
 	Parser p = {
 		.set = set,
 		.defined = g_ptr_array_new_with_free_func(sm_rules_rule_free),

@@ -52,8 +52,9 @@
  * listed, run only when a meta rule needs them. A later definition of a
  * name replaces the earlier one; the last score line wins.
  *
- * Regexes are compiled when first used (match.c), not when loaded, and
- * JIT-compiled then too, big ones later (see SM_RULES_JIT_AFTER); a regex
+ * Regexes are compiled when first used (match.c), not when loaded (or
+ * decoded from the rule cache, rulecache.h), and JIT-compiled when used
+ * again or on a long text (see SM_RULES_JIT_AFTER); a regex
  * whose literals (prefilter.h) are absent from the text is not run, nor
  * compiled.
  * sm_rules_compile_all() compiles everything now, to report what does not
@@ -85,15 +86,16 @@ const char *sm_rule_kind_name(SmRuleKind kind);
  * whose rule language this follows (Debian 12 ships 4.0.1). */
 #define SM_RULES_SA_VERSION 4.000001
 
-/* When a regex is JIT-compiled: on first use, since on one 5 KB message
- * JIT-compiling and matching already costs less than interpreting (Debian's
- * set, measured in instructions: 62M against 71M for the first message, 13M
- * against 71M for each after); but a pattern longer than SM_RULES_JIT_BIG
- * bytes (ReplaceTags makes them up to 200 KB) costs more to JIT-compile than
- * to interpret once, so it waits for its second use. */
-#define SM_RULES_JIT_AFTER 1
-#define SM_RULES_JIT_BIG 4096
-#define SM_RULES_JIT_BIG_AFTER 2
+/* When a regex is JIT-compiled. A delivery scores one message in a fresh
+ * process, so each regex it runs, it runs once; there JIT-compiling costs
+ * more than it saves (Debian's set, one 5 KB spam, in instructions: 213M to
+ * JIT-compile the 320 regexes the prefilter lets through, 20M to run them
+ * then, against 95M to interpret them). So a regex is interpreted on its
+ * first use and JIT-compiled on its second (a process scoring many
+ * messages), and at once when the text it runs over is SM_RULES_JIT_TEXT
+ * bytes or longer, where interpreting costs more than compiling. */
+#define SM_RULES_JIT_AFTER 2
+#define SM_RULES_JIT_TEXT 65536
 
 /* tflags that change what a rule does here; the others are recorded only. */
 enum {
@@ -113,7 +115,9 @@ typedef struct {
 
 /* A regex compiled on first use. */
 typedef struct {
-	char *pattern;        /* PCRE2 syntax; NULL for rules without one */
+	char *pattern;        /* PCRE2 syntax; NULL for rules without one; owned
+	                       * unless pattern_borrowed */
+	gboolean pattern_borrowed; /* points into SmRuleSet.cache */
 	guint flags;          /* SM_REGEX_*, without JIT */
 	SmRegex *re;          /* NULL until compiled */
 	guint uses;
@@ -121,6 +125,11 @@ typedef struct {
 	gboolean broken;      /* did not compile: never matches */
 	gboolean analysed;    /* literals computed (on first use) */
 	char **literals;      /* prefilter.h: one is in every match; NULL: unknown */
+	/* From the rule cache (rulecache.h): the compiled form, decoded instead
+	 * of compiling @pattern; borrowed from SmRuleSet.cache. NULL: none. */
+	const guint8 *stored;
+	gsize stored_len;
+	guint64 stored_sum;   /* its checksum, verified before decoding */
 } SmLazyRegex;
 
 typedef struct {
@@ -159,7 +168,16 @@ typedef struct {
 	guint skipped[SM_RULE_N_KINDS]; /* rules defined there (eval: ones aside) */
 	guint score_set;
 	SmReplaceTags *replace; /* the tags, for tagged rules; NULL when none */
+	GPtrArray *files;     /* SmRuleFile *: every file read, includes too */
+	GMappedFile *cache;   /* the rule cache it came from (rulecache.h); NULL */
 } SmRuleSet;
+
+/* A rule file as it was when read, so that a cache knows it is stale. */
+typedef struct {
+	char *path;
+	gint64 size, mtime_sec, mtime_nsec;
+	guint64 ino;
+} SmRuleFile;
 
 /* SpamAssassin's score set for sortmail: (network tests ? 1 : 0); there is
  * no Bayes. Network tests are the DNS blocklists when configured. */
@@ -170,9 +188,17 @@ guint sm_rules_score_set(gboolean network_tests);
 SmRuleSet *sm_rules_load(const char *const *paths, guint score_set, GError **error);
 void sm_rules_free(SmRuleSet *set);
 
+/* An empty set (for the rule cache to fill), and an SmRuleFile's free. */
+SmRuleSet *sm_rules_new_set(guint score_set);
+void sm_rule_file_free(gpointer file);
+
 /* Compiles every regex now; what does not compile is added to problems
  * (and never matches). Returns how many rules run, those aside. */
 guint sm_rules_compile_all(SmRuleSet *set);
+
+/* Computes every regex's prefilter literals now (match.c does it on first
+ * use), for the rule cache. */
+void sm_rules_analyse_all(SmRuleSet *set);
 
 /* Sets @r's regex (pattern and flags) from the literal @raw, read as @r's
  * kind reads regexes; FALSE with @error when it is none or has more after
@@ -191,8 +217,9 @@ void sm_replace_free(SmReplaceTags *t);
  * (0: no hit, or not needed); newly allocated, g_free() it. */
 guint *sm_rules_run(SmRuleSet *set, SmRender *r);
 
-/* The regex of @rule, compiled (and JIT-compiled) as needed; NULL when it
- * does not compile, which is recorded once in @set's problems. */
-SmRegex *sm_rules_regex(SmRuleSet *set, SmScoreRule *rule);
+/* The regex of @rule, compiled (and JIT-compiled) as needed, to be run over
+ * @text_len bytes; NULL when it does not compile, which is recorded once in
+ * @set's problems. */
+SmRegex *sm_rules_regex(SmRuleSet *set, SmScoreRule *rule, gsize text_len);
 
 #endif

@@ -31,6 +31,10 @@ typedef struct {
 	 * args..." exactly as written (DNS blocklists, spamd, ...): score/ owns their
 	 * meaning and reports bad ones with FILE:LINE when it loads. May be NULL. */
 	const char *const *settings;
+	/* Where the parsed and compiled rules are kept between deliveries
+	 * (score/rulecache.h), e.g. ~/.sortmail/rules.cache; NULL: not kept.
+	 * Never a reason to fail: unusable, it is rebuilt or done without. */
+	const char *rule_cache;
 } SmScorerOptions;
 
 /* Prepares a scorer. Cheap: nothing is loaded until the first sm_scorer_score(). */
@@ -110,13 +114,16 @@ gboolean sm_scorer_explain(SmScorer *s, const SmMessage *m, SmVerdict *out,
 
 /* The module exports one symbol, SM_SCORE_MODULE_SYMBOL, of this type. */
 #define SM_SCORE_MODULE_SYMBOL "sm_score_module_v1"
-#define SM_SCORE_MODULE_ABI 4
+/* 4: explain(); 5: rule_cache and fingerprint in the load arguments. */
+#define SM_SCORE_MODULE_ABI 5
 
 /* What the module's load() gets; all borrowed for the duration of the call. */
 typedef struct {
 	const char *const *rule_files;  /* NULL-terminated, never NULL nor empty */
 	double required_score;
 	const char *const *settings;    /* NULL-terminated, never NULL (see SmScorerOptions) */
+	const char *rule_cache;         /* NULL: none (see SmScorerOptions) */
+	const char *fingerprint;        /* sm_scorer_fingerprint(): the rule cache's key */
 } SmScoreModuleArgs;
 
 typedef struct {
@@ -126,7 +133,7 @@ typedef struct {
 	                  GError **error);
 	void (*free)(void *engine);
 	void (*report)(void *engine, SmScorerReport *out);
-	/* ABI 4: score() with the steps written down (see sm_scorer_explain()). */
+	/* score() with the steps written down (see sm_scorer_explain()). */
 	gboolean (*explain)(void *engine, const char *data, gsize len, SmVerdict *out,
 	                    SmScoreTrace *trace, GError **error);
 } SmScoreModule;

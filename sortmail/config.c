@@ -82,6 +82,7 @@ static SmConfig *config_new(const SmEnvelope *env)
 	c->syslog = TRUE;
 	c->deadline = 900;
 	c->cache_path = g_build_filename(home_of(env), ".sortmail", "verdicts.db", NULL);
+	c->rule_cache = g_build_filename(home_of(env), ".sortmail", "rules.cache", NULL);
 	c->cache_ttl = 86400;
 	c->cache_wait = 30;
 	c->duplicates = TRUE;
@@ -113,6 +114,7 @@ void sm_config_free(SmConfig *c)
 	g_free(c->log_file);
 	g_free(c->scorer_module);
 	g_free(c->cache_path);
+	g_free(c->rule_cache);
 	g_ptr_array_free(c->sendmail, TRUE);
 	g_free(c->templates_dir);
 	g_free(c->reply_memory);
@@ -375,6 +377,15 @@ static gboolean kw_cache(SmConfigParser *p, char **args, guint n, GError **error
 	return set_path(p, &p->c->cache_path, args[0], error);
 }
 
+static gboolean kw_rule_cache(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	if (strcmp(args[0], "none") == 0) {
+		replace(&p->c->rule_cache, NULL);
+		return TRUE;
+	}
+	return set_path(p, &p->c->rule_cache, args[0], error);
+}
+
 static gboolean kw_cache_ttl(SmConfigParser *p, char **args, guint n, GError **error)
 {
 	if (!sm_config_parse_duration(args[0], &p->c->cache_ttl))
@@ -465,6 +476,7 @@ static const struct {
 	{ "pipe-timeout",   1, 1,          kw_pipe_timeout },
 	{ "templates-dir",  1, 1,          kw_templates_dir },
 	{ "reply-memory",   1, 1,          kw_reply_memory },
+	{ "rule-cache",     1, 1,          kw_rule_cache },
 	{ "rule",           1, G_MAXUINT,  sm_config_parse_rule },
 	{ "list",           1, G_MAXUINT,  sm_config_parse_list },
 };

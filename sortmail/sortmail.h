@@ -130,6 +130,8 @@ typedef struct {
 	char *scorer_module;     /* path of the scorer module; NULL: built-in default */
 	GPtrArray *scorer_settings; /* char *, "FILE:LINE: keyword args..." for score/ */
 	char *cache_path;        /* the verdict cache; NULL: no cache ("cache none") */
+	char *rule_cache;        /* the scorer's parsed rules (SmScorerOptions.rule_cache);
+	                          * NULL: none ("rule-cache none") */
 	guint cache_ttl;         /* seconds a verdict or a filing stays fresh; default 86400 */
 	guint cache_wait;        /* seconds to wait for another delivery's verdict; default 30 */
 	gboolean duplicates;     /* do not file one message twice per recipient; default TRUE */

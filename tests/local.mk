@@ -267,3 +267,16 @@ TESTS += tests/integration/replay.sh
 EXTRA_DIST += tests/integration/replay.sh tests/bench/bench-replay.sh \
 	tests/data/replay/README tests/data/replay/quoting.mbox
 EXTRA_DIST += tests/bench/FIGURES-replay.md
+# The scorer benchmark's in-process driver (tests/bench/bench-score.sh builds
+# it with `make tests/bench/score-bench`; never part of make check).
+EXTRA_PROGRAMS = tests/bench/score-bench
+tests_bench_score_bench_SOURCES = tests/bench/score-bench.c
+tests_bench_score_bench_LDADD = score/libsmscoreloader.la $(TEST_UNIT_LDADD) $(LIBS)
+EXTRA_DIST += tests/bench/bench-score.sh
+
+# The scorer's rule cache (score/rulecache.h), through the scorer's face.
+check_PROGRAMS += tests/unit/test-rulecache
+tests_unit_test_rulecache_SOURCES = tests/unit/test-rulecache.c
+tests_unit_test_rulecache_LDADD = score/libsmscoreloader.la $(TEST_UNIT_LDADD) $(LIBS)
+TESTS += tests/integration/rule-cache.sh
+EXTRA_DIST += tests/integration/rule-cache.sh

@@ -48,6 +48,7 @@ static void test_defaults(void)
 	g_assert_cmpuint(c->deadline, ==, 900);
 	g_assert_null(c->scorer_module);
 	g_assert_cmpstr(c->cache_path, ==, "/home/fred/.sortmail/verdicts.db");
+	g_assert_cmpstr(c->rule_cache, ==, "/home/fred/.sortmail/rules.cache");
 	g_assert_cmpuint(c->cache_ttl, ==, 86400);
 	g_assert_cmpuint(c->cache_wait, ==, 30);
 	g_assert_true(c->duplicates);
@@ -209,6 +210,13 @@ static void test_cache_keys(void)
 	g_assert_no_error(error);
 	g_assert_null(d->cache_path);
 	g_assert_cmpuint(d->cache_ttl, ==, 7 * 86400);
+
+	g_autoptr(SmConfig) e = sm_config_parse("rule-cache ~/r.cache\n", "t", &env, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(e->rule_cache, ==, "/home/fred/r.cache");
+	g_autoptr(SmConfig) f = sm_config_parse("rule-cache none\n", "t", &env, &error);
+	g_assert_no_error(error);
+	g_assert_null(f->rule_cache);
 }
 
 static void test_sizes(void)
