@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -34,8 +36,10 @@
 #endif
 
 /* A real dotlock is empty or holds a pid; anything bigger is someone's data
- * (say a folder named "x.lock") and is never removed as stale. */
+ * (say a folder named "x.lock") and is never removed as stale, unless it is
+ * our own record (see mbox-lock.h), which may be longer. */
 #define DOTLOCK_MAX_SIZE 64
+#define DOTLOCK_RECORD_MAX 256
 
 guint sm_mbox_lock_timeout_ms = 30000;
 
@@ -151,38 +155,113 @@ static int safe_open(const char *path, uid_t owner, GError **error)
 	return -1;
 }
 
-/* Removes @lockpath if it is a crash leftover. TRUE: try to create it again. */
-static gboolean remove_if_stale(const char *lockpath)
+/* What a stale dotlock of a dead sortmail says about its unfinished append. */
+typedef struct {
+	gboolean set;
+	off_t at;
+	guint64 dev, ino;
+} Recovery;
+
+static void host_name(char *buf, size_t size)
+{
+	if (gethostname(buf, size) < 0)
+		g_strlcpy(buf, "localhost", size);
+	buf[size - 1] = '\0';
+}
+
+typedef enum { NOT_OURS, OURS_ALIVE, OURS_DEAD } Writer;
+
+/* Whether the open dotlock @fd is one of ours (see mbox-lock.h), and if so
+ * whether its process is gone from this host; for a dead one *@rec gets its
+ * append, if it names one. */
+static Writer dotlock_writer(int fd, Recovery *rec)
+{
+	char buf[DOTLOCK_RECORD_MAX + 1], host[DOTLOCK_RECORD_MAX], me[DOTLOCK_RECORD_MAX];
+	ssize_t n = pread(fd, buf, DOTLOCK_RECORD_MAX, 0);
+	if (n <= 0)
+		return NOT_OURS;
+	buf[n] = '\0';
+	long pid;
+	long long at;
+	unsigned long long dev, ino;
+	int f = sscanf(buf, "sortmail %ld %255s %lld %llu %llu", &pid, host, &at, &dev, &ino);
+	if (f != 2 && f != 5)
+		return NOT_OURS;
+	host_name(me, 64);
+	if (strcmp(host, me) != 0 || pid <= 0 || pid == (long)getpid())
+		return OURS_ALIVE;  /* as far as we can tell */
+	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return OURS_ALIVE;
+	if (f == 5 && at >= 0)
+		*rec = (Recovery){ .set = TRUE, .at = (off_t)at, .dev = dev, .ino = ino };
+	return OURS_DEAD;
+}
+
+/* Removes @lockpath if it is a crash leftover: one of ours whose process is
+ * gone, or any small one untouched for SM_MBOX_DOTLOCK_STALE_SECONDS. TRUE:
+ * try to create it again; *@rec then says what append of a dead sortmail to
+ * undo, if any. */
+static gboolean remove_if_stale(const char *lockpath, Recovery *rec)
 {
 	struct stat st;
 	if (lstat(lockpath, &st) < 0)
 		return errno == ENOENT;
-	if (!S_ISREG(st.st_mode) || st.st_size > DOTLOCK_MAX_SIZE)
+	if (!S_ISREG(st.st_mode) || st.st_size > DOTLOCK_RECORD_MAX)
 		return FALSE;
-	if (time(NULL) - st.st_mtime <= SM_MBOX_DOTLOCK_STALE_SECONDS)
+	Recovery found = { 0 };
+	Writer w = NOT_OURS;
+	int fd = open(lockpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0) {
+		struct stat fst;
+		if (fstat(fd, &fst) == 0 && fst.st_dev == st.st_dev && fst.st_ino == st.st_ino)
+			w = dotlock_writer(fd, &found);
+		close(fd);
+	}
+	if (w == NOT_OURS && st.st_size > DOTLOCK_MAX_SIZE)
 		return FALSE;
-	/* Two of us may both judge it stale and the second may then remove the
-	 * first one's fresh dotlock; the fcntl lock still keeps sortmails apart,
-	 * so only a dotlock-only MUA racing a crash recovery is exposed. */
-	return unlink(lockpath) == 0 || errno == ENOENT;
+	if (w != OURS_DEAD && time(NULL) - st.st_mtime <= SM_MBOX_DOTLOCK_STALE_SECONDS)
+		return FALSE;
+	/* Out of the way under a name of our own: of several processes that judged
+	 * it stale, only one gets this very file, and only that one may undo the
+	 * append it names. Anything else found there was someone's fresh dotlock,
+	 * and goes back (unless yet another one appeared meanwhile). */
+	g_autofree char *mine = g_strdup_printf("%s.stale-%ld", lockpath, (long)getpid());
+	if (rename(lockpath, mine) < 0)
+		return errno == ENOENT;
+	struct stat got;
+	if (lstat(mine, &got) < 0 || got.st_dev != st.st_dev || got.st_ino != st.st_ino) {
+		(void)!link(mine, lockpath);
+		unlink(mine);
+		return FALSE;
+	}
+	unlink(mine);
+	if (found.set)
+		*rec = found;
+	return TRUE;
 }
 
 /* 1: taken (recorded in @lk), 0: busy, -1: errno (EACCES: the directory
  * does not let us make dotlocks). */
-static int dotlock_try(const char *lockpath, SmMboxLock *lk)
+static int dotlock_try(const char *lockpath, SmMboxLock *lk, Recovery *rec)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = open(lockpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			struct stat st;
-			int rc = fstat(fd, &st);
-			int saved = errno;
-			close(fd);
-			if (rc < 0) {
+			if (fstat(fd, &st) < 0) {
+				int saved = errno;
+				close(fd);
 				unlink(lockpath);
 				errno = saved;
 				return -1;
 			}
+			char host[DOTLOCK_MAX_SIZE];
+			host_name(host, 64);
+			lk->dot_record = g_strdup_printf("sortmail %ld %s", (long)getpid(), host);
+			/* Unwritten (a full disk) it is just an anonymous dotlock. */
+			g_autofree char *line = g_strconcat(lk->dot_record, "\n", NULL);
+			(void)!write(fd, line, strlen(line));
+			lk->dot_fd = fd;
 			lk->dotlock = g_strdup(lockpath);
 			lk->dot_dev = st.st_dev;
 			lk->dot_ino = st.st_ino;
@@ -190,15 +269,56 @@ static int dotlock_try(const char *lockpath, SmMboxLock *lk)
 		}
 		if (errno != EEXIST)
 			return -1;
-		if (!remove_if_stale(lockpath))
+		if (!remove_if_stale(lockpath, rec))
 			return 0;
 	}
 	return 0;
 }
 
+void sm_mbox_lock_note_append(SmMboxLock *lk, off_t at)
+{
+	struct stat st;
+	if (lk->dot_fd < 0 || !lk->dot_record || fstat(lk->fd, &st) < 0)
+		return;
+	/* Longer than the first record, so it covers it whole. */
+	g_autofree char *line = g_strdup_printf("%s %lld %llu %llu\n", lk->dot_record,
+	                                        (long long)at, (unsigned long long)st.st_dev,
+	                                        (unsigned long long)st.st_ino);
+	(void)!pwrite(lk->dot_fd, line, strlen(line), 0);
+}
+
+/* With both locks held on @fd (the mbox at @path): cuts off the append @rec of
+ * a dead sortmail, if the file is still the one it names and a From_ line
+ * still starts where that append did. */
+static void undo_dead_append(int fd, const char *path, const Recovery *rec)
+{
+	struct stat st, rst;
+	if (!rec->set || fstat(fd, &st) < 0 || (guint64)st.st_dev != rec->dev ||
+	    (guint64)st.st_ino != rec->ino || st.st_size <= rec->at)
+		return;
+	/* Our fd is write-only: look through a second one. */
+	int rfd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (rfd < 0)
+		return;
+	char head[6];
+	gboolean from = fstat(rfd, &rst) == 0 && rst.st_dev == st.st_dev &&
+	                rst.st_ino == st.st_ino;
+	if (from && rec->at > 0)
+		from = pread(rfd, head, 6, rec->at - 1) == 6 && memcmp(head, "\nFrom ", 6) == 0;
+	else if (from)
+		from = pread(rfd, head, 5, 0) == 5 && memcmp(head, "From ", 5) == 0;
+	close(rfd);
+	if (from && ftruncate(fd, rec->at) == 0)
+		(void)fsync(fd);
+}
+
 static void dotlock_release(SmMboxLock *lk)
 {
 	struct stat st;
+	if (lk->dot_fd >= 0)
+		close(lk->dot_fd);
+	lk->dot_fd = -1;
+	g_clear_pointer(&lk->dot_record, g_free);
 	if (!lk->dotlock)
 		return;
 	/* Only ours: after a very long stall another process may have judged it
@@ -230,8 +350,9 @@ static gboolean still_valid(int fd, const char *path)
 static int lock_once(const char *path, const char *lockpath, uid_t owner,
                      gboolean *use_dotlock, SmMboxLock *lk, GError **error)
 {
+	Recovery rec = { 0 };
 	if (*use_dotlock) {
-		int r = dotlock_try(lockpath, lk);
+		int r = dotlock_try(lockpath, lk, &rec);
 		if (r == 0)
 			return 0;
 		if (r < 0 && errno != EACCES) {
@@ -261,6 +382,7 @@ static int lock_once(const char *path, const char *lockpath, uid_t owner,
 		dotlock_release(lk);
 		return 0;
 	}
+	undo_dead_append(fd, path, &rec);
 	lk->fd = fd;
 	return 1;
 }
@@ -274,6 +396,7 @@ gboolean sm_mbox_lock(const char *path, uid_t owner, SmMboxLock *lk, GError **er
 
 	memset(lk, 0, sizeof *lk);
 	lk->fd = -1;
+	lk->dot_fd = -1;
 	for (;;) {
 		/* Each attempt runs with the watchdog's signals held, so giving up
 		 * can never strand our dotlock; only the pauses, when we hold
