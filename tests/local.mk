@@ -232,3 +232,13 @@ tests_fault_libsminject_la_LDFLAGS = -module -avoid-version -shared -rpath /nowh
 tests_fault_libsminject_la_LIBADD = -ldl
 TESTS += tests/integration/faults-inject.sh
 EXTRA_DIST += tests/integration/faults-inject.sh
+
+# Reliability (issue 8, "Crash torture" and "Environment faults"; the table of
+# every harness is tests/reliability/README). crash-torture runs 24 rounds
+# here; CRASH_N=1000 for the full run.
+TESTS += tests/reliability/crash-torture.sh tests/reliability/env-faults.sh
+EXTRA_DIST += \
+	tests/reliability/README \
+	tests/reliability/crash-torture.sh \
+	tests/reliability/env-faults.sh \
+	tests/reliability/stored.pl
