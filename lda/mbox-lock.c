@@ -240,12 +240,48 @@ static gboolean remove_if_stale(const char *lockpath, Recovery *rec)
 	return TRUE;
 }
 
+/* Creates @lockpath holding @line: an fd, or -1 with errno (EEXIST: taken).
+ * Where the kernel lets us, the record is written to an unnamed file
+ * (O_TMPFILE) that is then linked into place, so that a crash can never leave
+ * an empty dotlock, which only the 300 s rule could clear. */
+static int create_dotlock(const char *lockpath, const char *line)
+{
+	size_t len = strlen(line);
+#ifdef O_TMPFILE
+	g_autofree char *dir = g_path_get_dirname(lockpath);
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		char proc[64];
+		g_snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		if (write(fd, line, len) == (ssize_t)len &&
+		    linkat(AT_FDCWD, proc, AT_FDCWD, lockpath, AT_SYMLINK_FOLLOW) == 0)
+			return fd;
+		int saved = errno;
+		close(fd);
+		if (saved == EEXIST || saved == EACCES) {
+			errno = saved;
+			return -1;
+		}
+		/* no /proc, a full disk...: the plain way below */
+	}
+#endif
+	fd = open(lockpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Unwritten (a full disk) it is just an anonymous dotlock. */
+	if (fd >= 0)
+		(void)!write(fd, line, len);
+	return fd;
+}
+
 /* 1: taken (recorded in @lk), 0: busy, -1: errno (EACCES: the directory
  * does not let us make dotlocks). */
 static int dotlock_try(const char *lockpath, SmMboxLock *lk, Recovery *rec)
 {
+	char host[DOTLOCK_MAX_SIZE];
+	host_name(host, 64);
+	g_autofree char *record = g_strdup_printf("sortmail %ld %s", (long)getpid(), host);
+	g_autofree char *line = g_strconcat(record, "\n", NULL);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		int fd = open(lockpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int fd = create_dotlock(lockpath, line);
 		if (fd >= 0) {
 			struct stat st;
 			if (fstat(fd, &st) < 0) {
@@ -255,12 +291,7 @@ static int dotlock_try(const char *lockpath, SmMboxLock *lk, Recovery *rec)
 				errno = saved;
 				return -1;
 			}
-			char host[DOTLOCK_MAX_SIZE];
-			host_name(host, 64);
-			lk->dot_record = g_strdup_printf("sortmail %ld %s", (long)getpid(), host);
-			/* Unwritten (a full disk) it is just an anonymous dotlock. */
-			g_autofree char *line = g_strconcat(lk->dot_record, "\n", NULL);
-			(void)!write(fd, line, strlen(line));
+			lk->dot_record = g_steal_pointer(&record);
 			lk->dot_fd = fd;
 			lk->dotlock = g_strdup(lockpath);
 			lk->dot_dev = st.st_dev;
