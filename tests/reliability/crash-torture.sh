@@ -313,13 +313,17 @@ while [ $r -lt "$N" ]; do
 					after_store=$((after_store + 1))
 					echo "$a" >> "$T/allowance"
 				fi
-				if [ -n "$first_kill" ] && [ "$c" = 1 ] && [ -n "$seen_query_ms" ] \
-					&& [ "$n1" = "$n0" ]; then
-					scoring_kills=$((scoring_kills + 1))
-				fi
-				if [ -n "$first_kill" ] && [ "$c" != 1 ] && [ -n "$seen_query_ms" ] \
-					&& [ $((k + seen_query_ms + 20)) -lt "$first_kill" ]; then
-					waiting_kills=$((waiting_kills + 1))
+				# the scorer waits 300 ms for DNS from its first query on:
+				# a kill before that is a kill while scoring, and copies
+				# killed before the scorer's end were still waiting
+				if [ -n "$first_kill" ] && [ -n "$seen_query_ms" ]; then
+					scoring_end=$((seen_query_ms + 300))
+					[ "$first_kill" -lt "$scoring_end" ] && scoring_end=$first_kill
+					if [ "$c" = 1 ] && [ "$first_kill" -lt $((seen_query_ms + 300)) ]; then
+						scoring_kills=$((scoring_kills + 1))
+					elif [ "$c" != 1 ] && [ $((seen_query_ms + k + 20)) -lt "$scoring_end" ]; then
+						waiting_kills=$((waiting_kills + 1))
+					fi
 				fi
 				next="$next $c"
 				;;
