@@ -365,13 +365,24 @@ took=$(($(now_ms) - _t0))
 outcome "stdout and stderr closed" 15 delivered
 home closed-out-fail < /dev/null
 chmod 0500 "$ROOT/new" "$ROOT/tmp"
-if [ "$(id -u)" -ne 0 ]; then
+unwritable=yes
+if [ "$(id -u)" -eq 0 ]; then
+	if ensure_test_user; then
+		chown -R "$TEST_UID:$TEST_GID" "$HOME"
+		as_user=$AS_TEST_USER env_user=$TEST_USER
+	else
+		unwritable=
+	fi
+fi
+if [ -n "$unwritable" ]; then
 	(sortmail_exec) < "$MSG" > /dev/null 2>&1 >&- 2>&-
 	rc=$?
 	check "stdout and stderr closed, unwritable Maildir: exit 75" test "$rc" -eq 75
+	check "stdout and stderr closed, unwritable Maildir: nothing stored" test "$(count_all_new)" -eq 0
 else
-	skip "stdout and stderr closed, unwritable Maildir: exit 75" "root writes anyway"
+	skip "stdout and stderr closed, unwritable Maildir: exit 75" "root, and cannot run as $TEST_USER"
 fi
+reset_env
 chmod 0700 "$ROOT/new" "$ROOT/tmp"
 
 # ---- stdin -------------------------------------------------------------------------------------
