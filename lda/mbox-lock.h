@@ -40,8 +40,9 @@ extern guint sm_mbox_lock_timeout_ms;
  * while we append to the file (DEV, INO) from offset AT. A dotlock of ours
  * whose PID is gone on this HOST is stale at once (no 300 s wait); if it names
  * an append, the mbox is still that file, longer than AT, and a From_ line
- * starts at AT, the half-written message is cut off (ftruncate to AT) once we
- * hold both locks, before our own append. Only a dead writer's append is cut
+ * starts at AT, that message is cut off (ftruncate to AT) once we hold both
+ * locks, before our own append: half-written, or whole but never acknowledged
+ * (the writer died before it could exit 0, so the MTA delivers it again). Only a dead writer's append is cut
  * (a live one still holds the fcntl lock), and only by the one process that
  * took the stale dotlock away. Without a dotlock (a directory we may not
  * write) there is no record and a cut-short message stays. */
