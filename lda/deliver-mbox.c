@@ -175,6 +175,7 @@ static gboolean append_locked(SmMboxLock *lk, const char *path, const char *new_
 	if (fstat(lk->fd, &st) < 0)
 		return errno_error(error, "fstat", path);
 	const off_t start = st.st_size;
+	sm_mbox_lock_note_append(lk, start);
 	const char *what = "write";
 	int rc = write_message(lk->fd, d);
 	if (rc == 0) {

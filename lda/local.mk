@@ -19,6 +19,7 @@ lda_libsmlda_la_SOURCES = \
 	lda/cmd-explain.c lda/explain-priv.h lda/explain-cache.c lda/explain-actions.c \
 	lda/deliver-maildir.c \
 	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h \
+	lda/mbox-dotlock.c lda/mbox-dotlock.h \
 	lda/autoreply.c lda/autoreply.h \
 	lda/sendmail.c lda/sendmail.h \
 	lda/outbound.c lda/outbound.h \

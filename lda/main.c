@@ -6,17 +6,38 @@
 #include "config.h"
 #include "lda.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void sm_print_version(void)
 {
 	printf("sortmail %s\n", PACKAGE_VERSION);
 }
 
+/* Started with 0, 1 or 2 closed (`sortmail <&- 2>&-`), the next file we open
+ * would take that number: the message itself, read as "stdin", or a Maildir
+ * file that our one error line, or a library's warning, is then written into.
+ * /dev/null in their place: no stdin reads as an empty message (75). */
+static void fill_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0 && null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	fill_standard_fds();
 	/* Postfix limits file size (mailbox_size_limit) with RLIMIT_FSIZE: a write past
 	 * it must fail with EFBIG, which the backends roll back, not kill us midway.
 	 * A reader that went away must not kill us either. */

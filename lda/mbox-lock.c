@@ -10,13 +10,15 @@
  * use the same order, so they simply queue on the dotlock. The price is
  * fairness (a waiter can be overtaken), bounded by sm_mbox_lock_timeout_ms.
  *
- * The fcntl lock is an open-file-description lock (F_OFD_SETLK) where the
+ * The dotlock itself (its record, staleness, crash recovery) is in
+ * mbox-dotlock.c. The fcntl lock is an open-file-description lock (F_OFD_SETLK) where the
  * system has them: it conflicts with the classic POSIX locks other mail
  * programs take, and unlike those it survives closing a duplicate of the fd,
  * which sm_mbox_lock_close_checked() relies on.
  */
 #include "config.h"
 #include "mbox-lock.h"
+#include "mbox-dotlock.h"
 #include "backend.h"
 #include "watchdog.h"
 
@@ -32,10 +34,6 @@
 #else
 #define SM_SETLK F_SETLK  /* closing any fd of the file drops this one */
 #endif
-
-/* A real dotlock is empty or holds a pid; anything bigger is someone's data
- * (say a folder named "x.lock") and is never removed as stale. */
-#define DOTLOCK_MAX_SIZE 64
 
 guint sm_mbox_lock_timeout_ms = 30000;
 
@@ -151,63 +149,6 @@ static int safe_open(const char *path, uid_t owner, GError **error)
 	return -1;
 }
 
-/* Removes @lockpath if it is a crash leftover. TRUE: try to create it again. */
-static gboolean remove_if_stale(const char *lockpath)
-{
-	struct stat st;
-	if (lstat(lockpath, &st) < 0)
-		return errno == ENOENT;
-	if (!S_ISREG(st.st_mode) || st.st_size > DOTLOCK_MAX_SIZE)
-		return FALSE;
-	if (time(NULL) - st.st_mtime <= SM_MBOX_DOTLOCK_STALE_SECONDS)
-		return FALSE;
-	/* Two of us may both judge it stale and the second may then remove the
-	 * first one's fresh dotlock; the fcntl lock still keeps sortmails apart,
-	 * so only a dotlock-only MUA racing a crash recovery is exposed. */
-	return unlink(lockpath) == 0 || errno == ENOENT;
-}
-
-/* 1: taken (recorded in @lk), 0: busy, -1: errno (EACCES: the directory
- * does not let us make dotlocks). */
-static int dotlock_try(const char *lockpath, SmMboxLock *lk)
-{
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int fd = open(lockpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			struct stat st;
-			int rc = fstat(fd, &st);
-			int saved = errno;
-			close(fd);
-			if (rc < 0) {
-				unlink(lockpath);
-				errno = saved;
-				return -1;
-			}
-			lk->dotlock = g_strdup(lockpath);
-			lk->dot_dev = st.st_dev;
-			lk->dot_ino = st.st_ino;
-			return 1;
-		}
-		if (errno != EEXIST)
-			return -1;
-		if (!remove_if_stale(lockpath))
-			return 0;
-	}
-	return 0;
-}
-
-static void dotlock_release(SmMboxLock *lk)
-{
-	struct stat st;
-	if (!lk->dotlock)
-		return;
-	/* Only ours: after a very long stall another process may have judged it
-	 * stale and made its own. */
-	if (lstat(lk->dotlock, &st) == 0 && st.st_dev == lk->dot_dev && st.st_ino == lk->dot_ino)
-		unlink(lk->dotlock);
-	g_clear_pointer(&lk->dotlock, g_free);
-}
-
 static int fcntl_trylock(int fd)
 {
 	struct flock fl;
@@ -230,8 +171,9 @@ static gboolean still_valid(int fd, const char *path)
 static int lock_once(const char *path, const char *lockpath, uid_t owner,
                      gboolean *use_dotlock, SmMboxLock *lk, GError **error)
 {
+	SmDotlockRecovery rec = { 0 };
 	if (*use_dotlock) {
-		int r = dotlock_try(lockpath, lk);
+		int r = sm_dotlock_try(lockpath, lk, &rec);
 		if (r == 0)
 			return 0;
 		if (r < 0 && errno != EACCES) {
@@ -243,13 +185,13 @@ static int lock_once(const char *path, const char *lockpath, uid_t owner,
 	}
 	int fd = safe_open(path, owner, error);
 	if (fd < 0) {
-		dotlock_release(lk);
+		sm_dotlock_release(lk);
 		return -1;
 	}
 	if (fcntl_trylock(fd) < 0) {
 		int saved = errno;
 		close(fd);
-		dotlock_release(lk);
+		sm_dotlock_release(lk);
 		if (saved == EAGAIN || saved == EACCES)
 			return 0;
 		errno = saved;
@@ -258,9 +200,10 @@ static int lock_once(const char *path, const char *lockpath, uid_t owner,
 	}
 	if (!still_valid(fd, path)) {
 		close(fd);
-		dotlock_release(lk);
+		sm_dotlock_release(lk);
 		return 0;
 	}
+	sm_dotlock_undo_dead_append(fd, path, &rec);
 	lk->fd = fd;
 	return 1;
 }
@@ -274,6 +217,7 @@ gboolean sm_mbox_lock(const char *path, uid_t owner, SmMboxLock *lk, GError **er
 
 	memset(lk, 0, sizeof *lk);
 	lk->fd = -1;
+	lk->dot_fd = -1;
 	for (;;) {
 		/* Each attempt runs with the watchdog's signals held, so giving up
 		 * can never strand our dotlock; only the pauses, when we hold
@@ -317,5 +261,5 @@ void sm_mbox_unlock(SmMboxLock *lk)
 	if (lk->fd >= 0)
 		close(lk->fd);
 	lk->fd = -1;
-	dotlock_release(lk);
+	sm_dotlock_release(lk);
 }

@@ -280,3 +280,12 @@ tests_unit_test_rulecache_SOURCES = tests/unit/test-rulecache.c
 tests_unit_test_rulecache_LDADD = score/libsmscoreloader.la $(TEST_UNIT_LDADD) $(LIBS)
 TESTS += tests/integration/rule-cache.sh
 EXTRA_DIST += tests/integration/rule-cache.sh
+# Reliability (issue 8, "Crash torture" and "Environment faults"; the table of
+# every harness is tests/reliability/README). crash-torture runs 24 rounds
+# here; CRASH_N=1000 for the full run.
+TESTS += tests/reliability/crash-torture.sh tests/reliability/env-faults.sh
+EXTRA_DIST += \
+	tests/reliability/README \
+	tests/reliability/crash-torture.sh \
+	tests/reliability/env-faults.sh \
+	tests/reliability/stored.pl

@@ -443,6 +443,77 @@ static void test_stale_dotlock(Fixture *f, gconstpointer data)
 	assert_no_dotlock(f->inbox);
 }
 
+/* A pid that was ours a moment ago and is gone now. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0)
+		_exit(0);
+	int status;
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	return pid;
+}
+
+static char *record_of_dead_sortmail(const char *append)
+{
+	char host[256];
+	g_assert_cmpint(gethostname(host, 64), ==, 0);
+	host[63] = '\0';
+	return g_strdup_printf("sortmail %ld %s%s\n", (long)dead_pid(), host, append);
+}
+
+/* The dotlock of a sortmail that died: taken over at once (no 300 s wait). */
+static void test_dead_writer_dotlock(Fixture *f, gconstpointer data)
+{
+	g_autofree char *rec = record_of_dead_sortmail("");
+	g_autofree char *lock = make_dotlock(f, rec, 0);
+	sm_mbox_lock_timeout_ms = 100;
+	deliver_ok(f, "a\n");
+	assert_file(f->inbox, T_FROM "a\n\n");
+	assert_no_dotlock(f->inbox);
+}
+
+/* A sortmail killed in the middle of an append: the half message it names is
+ * cut off before the next append; only where its record still fits. */
+static void test_dead_writer_append(Fixture *f, gconstpointer data)
+{
+	deliver_ok(f, "a\n");
+	struct stat st;
+	g_assert_cmpint(stat(f->inbox, &st), ==, 0);
+	const char *whole = T_FROM "a\n\n";
+	struct {
+		off_t at;       /* the offset the record names */
+		gboolean other; /* another file's identity */
+		const char *expect;
+	} cases[] = {
+		{ st.st_size, FALSE, T_FROM "a\n\n" T_FROM "b\n\n" },
+		/* no From_ line at the offset: not an append of ours, left alone */
+		{ st.st_size + 2, FALSE, T_FROM "a\n\n" "From x Tue Nov\n" T_FROM "b\n\n" },
+		{ st.st_size, TRUE, T_FROM "a\n\n" "From x Tue Nov\n" T_FROM "b\n\n" },
+	};
+	sm_mbox_lock_timeout_ms = 100;
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		write_file(f->inbox, whole);
+		g_assert_cmpint(chmod(f->inbox, 0600), ==, 0);
+		g_assert_cmpint(stat(f->inbox, &st), ==, 0);
+		/* the half message: a From_ line cut short, no blank line after it */
+		int fd = open(f->inbox, O_WRONLY | O_APPEND);
+		g_assert_cmpint(fd, >=, 0);
+		g_assert_cmpint(write(fd, "From x Tue Nov\n", 15), ==, 15);
+		close(fd);
+		g_autofree char *append = g_strdup_printf(" %lld %llu %llu", (long long)cases[i].at,
+		                                          (unsigned long long)st.st_dev,
+		                                          (unsigned long long)st.st_ino
+		                                              + (cases[i].other ? 1 : 0));
+		g_autofree char *rec = record_of_dead_sortmail(append);
+		g_autofree char *lock = make_dotlock(f, rec, 0);
+		deliver_ok(f, "b\n");
+		assert_file(f->inbox, cases[i].expect);
+		assert_no_dotlock(f->inbox);
+	}
+}
+
 /* Fresh, or too big to be a dotlock: left alone, and we give up. */
 static void test_busy_dotlock(Fixture *f, gconstpointer data)
 {
@@ -743,6 +814,8 @@ int main(int argc, char **argv)
 	ADD("new-file-owner", test_new_file_owner);
 	ADD("stale-dotlock", test_stale_dotlock);
 	ADD("busy-dotlock", test_busy_dotlock);
+	ADD("dead-writer-dotlock", test_dead_writer_dotlock);
+	ADD("dead-writer-append", test_dead_writer_append);
 	ADD("fcntl-wait", test_fcntl_wait);
 	ADD("fcntl-timeout", test_fcntl_timeout);
 	ADD("watchdog-held", test_watchdog_held);
