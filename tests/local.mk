@@ -232,3 +232,17 @@ tests_fault_libsminject_la_LDFLAGS = -module -avoid-version -shared -rpath /nowh
 tests_fault_libsminject_la_LIBADD = -ldl
 TESTS += tests/integration/faults-inject.sh
 EXTRA_DIST += tests/integration/faults-inject.sh
+
+# The security matrix (issue 8, "Hostile input"): hostile addresses, folder
+# names, template includes, planted symlinks, reply header injection, file
+# modes under several umasks, oversized input. The plant shim stages what a
+# test cannot arrange from outside (a guessed tmp/ name, a look at the
+# short-lived dotlock).
+check_LTLIBRARIES += tests/fault/libsmplant.la
+tests_fault_libsmplant_la_SOURCES = tests/fault/plant.c
+tests_fault_libsmplant_la_CFLAGS = $(WARN_CFLAGS)
+tests_fault_libsmplant_la_CPPFLAGS =
+tests_fault_libsmplant_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_fault_libsmplant_la_LIBADD = -ldl
+TESTS += tests/integration/security.sh
+EXTRA_DIST += tests/integration/security.sh
