@@ -74,6 +74,8 @@ SHIM=
 shim_reason=
 if sanitized; then
 	shim_reason="AddressSanitizer build: an LD_PRELOAD shim cannot load first (the plain build runs it)"
+elif [ "$(head -c 4 "$SORTMAIL" | od -An -c | tr -d ' ')" != '177ELF' ]; then
+	shim_reason="sortmail runs through a wrapper (./dev.sh valgrind): the shim would not see it"
 elif [ ! -f "$top_builddir/tests/fault/.libs/libsmplant.so" ]; then
 	shim_reason="no shim at tests/fault/.libs/libsmplant.so (make check builds it)"
 else

@@ -13,7 +13,8 @@ sanitized && skip_all "AddressSanitizer build: valgrind cannot run it (the plain
 
 LOGS=$T/logs
 mkdir -p "$LOGS"
-REAL=$SORTMAIL
+# the binary itself, also when $SORTMAIL is already a wrapper (./dev.sh valgrind)
+REAL=$top_builddir/lda/sortmail
 SORTMAIL=$T/sortmail-vg
 printf '#!/bin/sh\nexec %s %s %s "$@"\n' "$top_srcdir/tests/valgrind/memcheck.sh" "$LOGS" "$REAL" \
 	> "$SORTMAIL"
