@@ -13,6 +13,7 @@ sanitized && skip_all "AddressSanitizer build: valgrind cannot run it (the plain
 
 LOGS=$T/logs
 mkdir -p "$LOGS"
+chmod 1777 "$LOGS"
 # the binary itself, also when $SORTMAIL is already a wrapper (./dev.sh valgrind)
 REAL=$top_builddir/lda/sortmail
 SORTMAIL=$T/sortmail-vg
