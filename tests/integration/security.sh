@@ -19,7 +19,7 @@
 #     0600, directories 0700;
 #  7. oversized input with scoring on: 100,000 headers, a 1 MB header line,
 #     MIME nesting 1,000 deep, 10,000 parts: stored intact, scored, in under
-#     20 s and 200 MB.
+#     20 s (60 s under ASan) and 200 MB.
 # Rows covered elsewhere are not repeated: recipient.sh (hostile Delivered-To
 # and -a through a rule's $1), faults.sh (a config folder "../escape"),
 # root-owner.sh (another user's tree), test-mbox (symlink, hard link, FIFO
@@ -566,8 +566,12 @@ done
 
 # ---- 7. oversized input, scoring on -------------------------------------------
 # bounded_case NAME: delivers $T/big-NAME.eml with scoring on; it must be
-# stored intact and scored, in under 20 s (a generous bound: a quadratic
+# stored intact and scored, in under $LIMIT s (a generous bound: a quadratic
 # rule took 34 s on the 10,000-part message) and 200 MB.
+# ASan makes these runs up to 15 times slower (14 s for 100,000 headers on
+# a busy machine): 60 s there, still far below what a quadratic rule takes.
+LIMIT=20
+sanitized && LIMIT=60
 new_home "$T/big/home"
 LOG=$HOME/log
 printf 'log-file %s\nrequired-score 1000\n' "$LOG" | write_config
@@ -589,7 +593,7 @@ bounded_case() {
 	check "$1: scored (via=scored in the log)" sh -c 'tail -n 1 "$1" | grep -q " via=scored "' sh "$LOG"
 	_secs=$((_t1 - _t0))
 	_rss=$(tail -n 1 "$T/time" 2>/dev/null | cut -d: -f2)
-	check "$1: under 20 s (${_secs} s)" test "$_secs" -lt 20
+	check "$1: under $LIMIT s (${_secs} s)" test "$_secs" -lt "$LIMIT"
 	if sanitized || [ -z "$_rss" ]; then
 		skip "$1: peak RSS under 200 MB" "no RSS figure (ASan build or no /usr/bin/time)"
 	else
