@@ -95,6 +95,11 @@ static SmDbStatus open_once(const char *path, SmDbMode mode, guint mode_bits, Sm
 		close(fd);
 		return SM_DB_FAILED;
 	}
+	/* A database we create gets @mode_bits exactly: a shared cache recreated
+	 * after corruption keeps its group bits whatever the umask (077 in lda/). */
+	if (mode == SM_DB_CREATE && st.st_size == 0 && st.st_uid == geteuid() &&
+	    (st.st_mode & 07777) != mode_bits && fchmod(fd, mode_bits) == 0)
+		st.st_mode = (st.st_mode & ~07777u) | mode_bits;
 	fill_id(&st, id);
 	/* An empty file is what a creator leaves for an instant; never corrupt. */
 	if (st.st_size == 0 && mode != SM_DB_CREATE) {

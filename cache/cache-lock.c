@@ -24,9 +24,21 @@
 #define SM_SETLK F_SETLK
 #endif
 
+/* A new lock file gets @mode_bits exactly (fchmod: a shared cache's group
+ * bits must survive the umask, which lda/ sets to 077). */
 int sm_lockfile_open(const char *path, guint mode_bits)
 {
 	int fd;
+	do
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_bits);
+	while (fd < 0 && errno == EINTR);
+	if (fd >= 0) {
+		if ((mode_bits & 077) != 0)
+			(void)fchmod(fd, mode_bits);
+		return fd;
+	}
+	if (errno != EEXIST)
+		return -1;
 	do
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode_bits);
 	while (fd < 0 && errno == EINTR);

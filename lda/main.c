@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void sm_print_version(void)
@@ -43,6 +44,10 @@ int main(int argc, char **argv)
 	 * A reader that went away must not kill us either. */
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* Every file and directory is created with the mode it must have (0600,
+	 * 0700): the caller's umask may neither widen (000) nor narrow (0277,
+	 * leaving us folders we cannot write) it. Programs we run inherit 077. */
+	umask(077);
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return sm_cmd_check(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "explain") == 0)

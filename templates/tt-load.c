@@ -7,6 +7,10 @@
  * so that a broken user template is reported rather than silently replaced.
  * Only regular files of at most SM_TEMPLATE_MAX_FILE bytes are read: a FIFO or
  * a device named like a template cannot stall or flood a delivery.
+ * A symlink in the user's directory is refused, not followed: that directory
+ * may be shared (templates-dir), and whoever can plant a link there could
+ * otherwise have any file the user can read mailed to a sender of their
+ * choice. The stock directory is the administrator's; links there are fine.
  */
 #include "config.h"
 #include "templates/tt-priv.h"
@@ -67,13 +71,19 @@ static gboolean read_fd(int fd, const char *path, GByteArray *buf, GError **erro
 }
 
 /* 1: read into *@text; 0: no such file here; -1: error. */
-static int read_in(const char *dir, const char *name, char **text, gsize *len, GError **error)
+static int read_in(const char *dir, const char *name, gboolean follow, char **text, gsize *len,
+                   GError **error)
 {
 	g_autofree char *path = g_build_filename(dir, name, NULL);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
+		if (errno == ELOOP && !follow) {
+			g_set_error(error, SM_TEMPLATE_ERROR, SM_TEMPLATE_ERROR_IO,
+				    "%s is a symbolic link; refusing to follow it", path);
+			return -1;
+		}
 		g_set_error(error, SM_TEMPLATE_ERROR, SM_TEMPLATE_ERROR_IO, "cannot open %s: %s",
 			    path, g_strerror(errno));
 		return -1;
@@ -104,9 +114,9 @@ char *tt_load(const SmTemplateSource *src, const char *name, gsize *len, GError 
 {
 	char *text = NULL;
 	const char *user = src->user_dir && *src->user_dir ? src->user_dir : NULL;
-	int rc = user ? read_in(user, name, &text, len, error) : 0;
+	int rc = user ? read_in(user, name, FALSE, &text, len, error) : 0;
 	if (rc == 0)
-		rc = read_in(stock_dir(src), name, &text, len, error);
+		rc = read_in(stock_dir(src), name, TRUE, &text, len, error);
 	if (rc > 0)
 		return text;
 	if (rc == 0)

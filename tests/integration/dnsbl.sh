@@ -10,6 +10,12 @@
 # checked against a generous upper bound.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
+# LeakSanitizer (GCC 12's) crashes in its own tracer here ("Tracer caught
+# signal 11", on a bogus dynamic-TLS entry of a library loaded during the
+# lookups), a libsanitizer bug, not a leak: leak checking is off for this
+# test only; valgrind.sh and ./dev.sh valgrind check these paths for leaks.
+case ${ASAN_OPTIONS-} in *detect_leaks=1*) ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 ;; esac
+
 DNSDATA=$top_srcdir/tests/data/dns
 DNSMASQ=$(command -v dnsmasq 2> /dev/null || true)
 [ -z "$DNSMASQ" ] && [ -x /usr/sbin/dnsmasq ] && DNSMASQ=/usr/sbin/dnsmasq

@@ -124,7 +124,10 @@ typedef struct {
 
 static void report(int fd, char tag)
 {
-	Report r = { .tag = tag, .pid = getpid() };
+	Report r;
+	memset(&r, 0, sizeof r); /* the padding is written too (valgrind) */
+	r.tag = tag;
+	r.pid = getpid();
 	if (fd >= 0 && write(fd, &r, sizeof r) != sizeof r)
 		_exit(99);
 }

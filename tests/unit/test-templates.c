@@ -426,6 +426,46 @@ static void test_include_errors(void)
 	env_clear(&e);
 }
 
+/* A symlink in the user's directory is refused (the directory may be shared,
+ * and the reply goes to whoever sent the mail), dangling or not, included or
+ * named by the rule; one in the stock directory is followed. */
+static void test_include_symlink(void)
+{
+	Env e;
+	env_init(&e);
+	g_autofree char *elsewhere = g_dir_make_tmp("test-templates-outside-XXXXXX", NULL);
+	g_autofree char *secret = g_build_filename(elsewhere, "secret", NULL);
+	g_assert_true(g_file_set_contents(secret, "SECRET", -1, NULL));
+	g_autofree char *linked = g_build_filename(e.user_dir, "linked", NULL);
+	g_autofree char *gone = g_build_filename(e.user_dir, "signature", NULL);
+	g_assert_cmpint(symlink(secret, linked), ==, 0);
+	g_assert_cmpint(symlink("/nonexistent/x", gone), ==, 0);
+
+	g_autoptr(GError) error = NULL;
+	g_assert_null(render(&e, "[% INCLUDE linked %]", &error));
+	g_assert_error(error, SM_TEMPLATE_ERROR, SM_TEMPLATE_ERROR_IO);
+	g_assert_true(g_str_has_suffix(error->message, "/linked is a symbolic link; refusing to follow it"));
+	g_clear_error(&error);
+	g_assert_null(sm_template_render(&e.src, "linked", &error));
+	g_assert_error(error, SM_TEMPLATE_ERROR, SM_TEMPLATE_ERROR_IO);
+	g_clear_error(&error);
+	/* Dangling, it does not fall through to the stock template either. */
+	g_assert_null(render(&e, "[% INCLUDE signature %]", &error));
+	g_assert_error(error, SM_TEMPLATE_ERROR, SM_TEMPLATE_ERROR_IO);
+	g_clear_error(&error);
+
+	g_autofree char *stock = g_build_filename(elsewhere, "stock", NULL);
+	g_assert_cmpint(mkdir(stock, 0700), ==, 0);
+	g_autofree char *st = g_build_filename(stock, "st", NULL);
+	g_assert_cmpint(symlink(secret, st), ==, 0);
+	e.src.stock_dir = stock;
+	g_autoptr(SmTemplateResult) r = render(&e, "[% INCLUDE st %]", &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(r);
+	rm_rf(elsewhere);
+	env_clear(&e);
+}
+
 static void test_include_traversal(void)
 {
 	static const char *const names[] = {
@@ -754,6 +794,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/templates/include", test_include);
 	g_test_add_func("/templates/include-errors", test_include_errors);
 	g_test_add_func("/templates/include-traversal", test_include_traversal);
+	g_test_add_func("/templates/include-symlink", test_include_symlink);
 	g_test_add_func("/templates/include-cycle", test_include_cycle);
 	g_test_add_func("/templates/include-depth", test_include_depth);
 	g_test_add_func("/templates/limits", test_limits);
