@@ -5,9 +5,8 @@
  * caps a replay near a hundred messages a second. Here sm_maildir_stage()
  * only writes a message into its folder's tmp/ (no fsync), and
  * sm_maildir_commit() makes a whole batch durable at once: the data of all
- * (writeback started on every file, then an fsync of each, which then mostly
- * share the filesystem's journal commits), then each linked into new/, then
- * every new/ directory touched fsynced once.
+ * (one syncfs() per filesystem; an fsync of each file where that fails),
+ * then each linked into new/, then every new/ directory touched fsynced once.
  *
  * Contract: a staged message is in tmp/ only, which Maildir readers ignore;
  * it is in new/ and durable (bytes and directory entry) once commit has
