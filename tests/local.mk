@@ -267,3 +267,7 @@ TESTS += tests/integration/replay.sh
 EXTRA_DIST += tests/integration/replay.sh tests/bench/bench-replay.sh \
 	tests/data/replay/README tests/data/replay/quoting.mbox
 EXTRA_DIST += tests/bench/FIGURES-replay.md
+# replay --sync=batch: same bytes once, syncs counted and a SIGKILL injected
+# with strace, resume; deliver's per-message fsyncs unchanged.
+TESTS += tests/integration/replay-sync.sh
+EXTRA_DIST += tests/integration/replay-sync.sh
