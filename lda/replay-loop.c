@@ -186,13 +186,15 @@ static void report_entry(const Replay *rp, Entry *e, ReplayRun *run)
 
 /* ---- --sync=batch ---------------------------------------------------------
  * Messages are staged in tmp/ and held, in order, with the results around
- * them, until BATCH_MAX are staged or BATCH_US have passed since the first;
+ * them, until BATCH_MAX are staged, or BATCH_BYTES of their copies are held,
+ * or BATCH_US have passed since the first;
  * then one commit makes them durable, and only then is each marked in the
  * duplicates journal and reported (log, -v/--json line, summary). A crash
  * before leaves files in tmp/ and nothing reported or marked: --skip from the
  * last message reported re-files them. */
 #define BATCH_MAX 256
 #define BATCH_US (G_USEC_PER_SEC / 2)
+#define BATCH_BYTES (32 * 1024 * 1024)
 
 typedef struct {
 	const Replay *rp;
@@ -200,6 +202,7 @@ typedef struct {
 	GPtrArray *entries;    /* Entry *, in message order */
 	GHashTable *pending;   /* "KEY\tRECIPIENT" of the staged ones */
 	guint staged;
+	gsize bytes;           /* message copies held */
 	gint64 first_at;
 } Batch;
 
@@ -248,6 +251,7 @@ static void batch_commit(Batch *b)
 	g_ptr_array_set_size(b->entries, 0);
 	g_hash_table_remove_all(b->pending);
 	b->staged = 0;
+	b->bytes = 0;
 }
 
 /* The pipeline's before_check: a copy of this message waiting in the batch
@@ -274,7 +278,9 @@ static void batch_add(Batch *b, Entry *e)
 			g_hash_table_add(b->pending, pending_name(e->out.key, e->out.rcpt.address));
 	}
 	g_ptr_array_add(b->entries, e);
-	if (b->staged >= BATCH_MAX || g_get_monotonic_time() - b->first_at >= BATCH_US)
+	b->bytes += e->item.len;
+	if (b->staged >= BATCH_MAX || b->bytes >= BATCH_BYTES
+	    || g_get_monotonic_time() - b->first_at >= BATCH_US)
 		batch_commit(b);
 }
 
