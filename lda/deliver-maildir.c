@@ -5,7 +5,9 @@
  * Maildir++ subdirectories ROOT/.NAME with a "maildirfolder" marker, created on
  * demand, mode 0700. Everything we create or enter must be a real directory
  * owned by box->owner: that is what stops root (replaying mail by hand) from
- * leaving files a user cannot read, and a planted symlink from steering us. */
+ * leaving files a user cannot read, and a planted symlink from steering us.
+ * maildir-batch.c (replay --sync=batch) shares the folder checks, the naming
+ * and the link through deliver-maildir-priv.h; store() here is unchanged by it. */
 #include "config.h"
 #include "backend.h"
 #include "deliver-maildir-priv.h"
