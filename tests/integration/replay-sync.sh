@@ -3,7 +3,8 @@
 # --sync=each and `sortmail deliver`. The same bytes are filed either way,
 # each message once (a copy waiting in the same batch included); the batch
 # costs one syncfs() and one fsync of new/, not two fsyncs a message, while
-# deliver keeps its fsync of the file and of new/; a replay killed (SIGKILL,
+# deliver keeps its fsync of the file and of new/, and so do replays with
+# --outbound and into mbox folders; a replay killed (SIGKILL,
 # injected by strace at its second syncfs(), so mid-batch by construction,
 # never by timing) has filed exactly what it reported, and resuming it, with
 # --skip or through the duplicates journal, files the rest once.
@@ -101,6 +102,30 @@ check "--sync=each: an fsync of each file and of new/ per message" sh -c \
 	"[ \$(grep -c '^fsync([0-9]*<$ROOT/tmp/' '$T/each.trace') = $N ] &&
 	 [ \$(grep -c '^fsync([0-9]*<$ROOT/new>' '$T/each.trace') = $N ] &&
 	 ! grep -q '^syncfs(' '$T/each.trace'"
+
+# ---- what is never batched --------------------------------------------------------
+
+head -n 30 "$T/in.mbox" > "$T/three.mbox"
+new_home "$T/outbound"
+echo "$CONF_TEXT" | write_config
+wrap="strace -y -e trace=fsync,fdatasync,syncfs -o $T/outbound.trace" replay --outbound "$T/three.mbox"
+wrap=
+expect_rc 0 "--outbound: exit 0"
+check "--outbound: synced message by message, as --sync=each" sh -c \
+	"[ \$(grep -c '^fsync([0-9]*<$ROOT/tmp/' '$T/outbound.trace') = 3 ] &&
+	 ! grep -q '^syncfs(' '$T/outbound.trace'"
+
+new_home "$T/mbox"
+printf 'mbox %s\n%s\n' "$T/mbox/mail" "$CONF_TEXT" | write_config
+wrap="strace -e trace=syncfs -o $T/mbox.trace" replay "$T/three.mbox"
+wrap=
+expect_rc 0 "mbox folders: exit 0"
+check "mbox folders: each append on its own (no syncfs), all three filed" sh -c \
+	"! grep -q '^syncfs(' '$T/mbox.trace' &&
+	 [ \$(cat '$T'/mbox/mail/* | grep -c '^Message-ID: <batch-') = 3 ]"
+
+replay --sync=sometimes "$T/three.mbox"
+expect_rc 2 "--sync=sometimes: usage error (exit 2)"
 
 # ---- deliver keeps its per-message fsyncs ------------------------------------------
 
