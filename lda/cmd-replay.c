@@ -22,7 +22,7 @@
 volatile sig_atomic_t sm_replay_stop;
 
 enum { OPT_JSON = 256, OPT_AUTORESPOND, OPT_OUTBOUND, OPT_SKIP, OPT_MBOX_FORMAT,
-       OPT_NO_DUPLICATES };
+       OPT_NO_DUPLICATES, OPT_SYNC };
 
 static void usage(FILE *to)
 {
@@ -37,6 +37,8 @@ static void usage(FILE *to)
 	      "      --mbox-format=F      mboxrd (default) or mboxo: how From_ lines were quoted\n"
 	      "      --no-duplicates-check  file messages the duplicates journal has seen\n"
 	      "  -j, --jobs N             N processes, each taking every Nth message\n"
+	      "      --sync=MODE          batch (default): make Maildir messages durable many\n"
+	      "                           at a time; each: one by one, as a delivery does\n"
 	      "  -f, --sender ADDR        envelope sender (default: Return-Path, From_ line)\n"
 	      "  -r, --recipient ADDR     envelope recipient (default: first Delivered-To)\n"
 	      "  -a, --original-recipient ADDR\n"
@@ -77,6 +79,7 @@ static gboolean parse_options(int argc, char **argv, Replay *rp)
 		{ "skip", required_argument, NULL, OPT_SKIP },
 		{ "mbox-format", required_argument, NULL, OPT_MBOX_FORMAT },
 		{ "no-duplicates-check", no_argument, NULL, OPT_NO_DUPLICATES },
+		{ "sync", required_argument, NULL, OPT_SYNC },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -107,6 +110,14 @@ static gboolean parse_options(int argc, char **argv, Replay *rp)
 		case OPT_SKIP:
 			if (!parse_number(optarg, G_MAXUINT64 - 1, &rp->skip)) {
 				fprintf(stderr, "sortmail replay: --skip wants a number\n");
+				return FALSE;
+			}
+			break;
+		case OPT_SYNC:
+			if (strcmp(optarg, "batch") == 0 || strcmp(optarg, "each") == 0) {
+				rp->sync_each = strcmp(optarg, "each") == 0;
+			} else {
+				fprintf(stderr, "sortmail replay: --sync is batch or each\n");
 				return FALSE;
 			}
 			break;
@@ -243,6 +254,11 @@ static gboolean setup(Replay *rp)
 		.dry_run = rp->dry_run, .cache_peek = TRUE,
 		.allow_outbound = rp->outbound, .allow_autorespond = rp->autorespond,
 		.check_duplicates = !rp->no_duplicates_check,
+		/* Batches only where nothing leaves the mailbox before the commit
+		 * (a reply or forward about a message not yet durable), and only for
+		 * Maildir: mbox appends stay one locked, synced append each. */
+		.stage = !rp->dry_run && !rp->sync_each && !rp->outbound && !rp->autorespond
+		         && rp->config->format != SM_FORMAT_MBOX,
 	};
 	if (rp->jobs > 1)
 		for (char **p = rp->paths; *p; p++)

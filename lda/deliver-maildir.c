@@ -5,9 +5,12 @@
  * Maildir++ subdirectories ROOT/.NAME with a "maildirfolder" marker, created on
  * demand, mode 0700. Everything we create or enter must be a real directory
  * owned by box->owner: that is what stops root (replaying mail by hand) from
- * leaving files a user cannot read, and a planted symlink from steering us. */
+ * leaving files a user cannot read, and a planted symlink from steering us.
+ * maildir-batch.c (replay --sync=batch) shares the folder checks, the naming
+ * and the link through deliver-maildir-priv.h; store() here is unchanged by it. */
 #include "config.h"
 #include "backend.h"
+#include "deliver-maildir-priv.h"
 #include "fsutil.h"
 #include "watchdog.h"
 #include "sortmail/sortmail.h"
@@ -22,7 +25,7 @@
 
 G_DEFINE_QUARK(sm-deliver-error-quark, sm_deliver_error)
 
-static gboolean errno_error(GError **error, const char *what, const char *path)
+gboolean sm_maildir_errno_error(GError **error, const char *what, const char *path)
 {
 	int saved = errno;
 	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s %s: %s",
@@ -41,7 +44,7 @@ static gboolean ensure_dir(const char *path, uid_t owner, GError **error)
 		g_set_error(error, SM_DELIVER_ERROR, SM_DELIVER_ERROR_UNSAFE,
 		            "%s is not a directory (or is a symlink)", path);
 	else
-		return errno_error(error, "cannot create", path);
+		return sm_maildir_errno_error(error, "cannot create", path);
 	return FALSE;
 }
 
@@ -68,7 +71,7 @@ static gboolean ensure_maildir(const char *dir, uid_t owner, gboolean is_folder,
 		g_autofree char *marker = g_build_filename(dir, "maildirfolder", NULL);
 		int fd = open(marker, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return errno_error(error, "cannot create", marker);
+			return sm_maildir_errno_error(error, "cannot create", marker);
 		close(fd);
 	}
 	return TRUE;
@@ -103,7 +106,7 @@ static char *unique_name(guint attempt, gsize size)
 	                       (long)tv.tv_usec, (long)getpid(), attempt, host, size);
 }
 
-static int open_tmp_file(const char *dir, gsize size, char **tmp_path, char **name)
+int sm_maildir_open_tmp(const char *dir, gsize size, char **tmp_path, char **name)
 {
 	for (guint attempt = 1; attempt <= 5; attempt++) {
 		g_autofree char *n = unique_name(attempt, size);
@@ -129,7 +132,7 @@ static gboolean write_file(int fd, const SmDelivery *d)
 }
 
 /* link() is the spec's way (it never overwrites); some filesystems lack it. */
-static int link_or_rename(const char *from, const char *to)
+int sm_maildir_link(const char *from, const char *to)
 {
 	if (link(from, to) == 0) {
 		unlink(from); /* a leftover in tmp/ is harmless: the message is in new/ */
@@ -146,27 +149,35 @@ static int link_or_rename(const char *from, const char *to)
 	return -1;
 }
 
-static gboolean store(const SmMailbox *box, const char *folder, const SmDelivery *d,
-                      char **stored_path, GError **error)
+char *sm_maildir_folder_dir(const SmMailbox *box, const char *folder, GError **error)
 {
 	gboolean inbox = sm_folder_is_inbox(folder);
 	if (!inbox && !sm_folder_name_valid(folder)) {
 		g_set_error(error, SM_DELIVER_ERROR, SM_DELIVER_ERROR_UNSAFE,
 		            "invalid folder name");
-		return FALSE;
+		return NULL;
 	}
 	if (!ensure_root(box->root, box->owner, error))
-		return FALSE;
+		return NULL;
 	g_autofree char *dot = inbox ? NULL : g_strconcat(".", folder, NULL);
 	g_autofree char *dir = inbox ? g_strdup(box->root) : g_build_filename(box->root, dot, NULL);
 	if (!ensure_maildir(dir, box->owner, !inbox, error))
+		return NULL;
+	return g_steal_pointer(&dir);
+}
+
+static gboolean store(const SmMailbox *box, const char *folder, const SmDelivery *d,
+                      char **stored_path, GError **error)
+{
+	g_autofree char *dir = sm_maildir_folder_dir(box, folder, error);
+	if (!dir)
 		return FALSE;
 
 	g_autofree char *tmp_path = NULL, *name = NULL;
-	int fd = open_tmp_file(dir, d->prefix_len + d->len, &tmp_path, &name);
+	int fd = sm_maildir_open_tmp(dir, d->prefix_len + d->len, &tmp_path, &name);
 	if (fd < 0) {
 		g_autofree char *tmpdir = g_build_filename(dir, "tmp", NULL);
-		return errno_error(error, "cannot create a file in", tmpdir);
+		return sm_maildir_errno_error(error, "cannot create a file in", tmpdir);
 	}
 	sm_watchdog_set_cleanup(tmp_path);
 	gboolean written = write_file(fd, d);
@@ -179,19 +190,19 @@ static gboolean store(const SmMailbox *box, const char *folder, const SmDelivery
 		unlink(tmp_path);
 		sm_watchdog_set_cleanup(NULL);
 		errno = saved;
-		return errno_error(error, "cannot write", tmp_path);
+		return sm_maildir_errno_error(error, "cannot write", tmp_path);
 	}
 
 	g_autofree char *new_dir = g_build_filename(dir, "new", NULL);
 	g_autofree char *new_path = g_build_filename(new_dir, name, NULL);
 	sm_watchdog_hold();
-	if (link_or_rename(tmp_path, new_path) < 0) {
+	if (sm_maildir_link(tmp_path, new_path) < 0) {
 		saved = errno;
 		unlink(tmp_path);
 		sm_watchdog_set_cleanup(NULL);
 		sm_watchdog_release();
 		errno = saved;
-		return errno_error(error, "cannot move message into", new_dir);
+		return sm_maildir_errno_error(error, "cannot move message into", new_dir);
 	}
 	sm_watchdog_set_cleanup(NULL);
 	if (sm_fsync_dir(new_dir) < 0) {
@@ -200,7 +211,7 @@ static gboolean store(const SmMailbox *box, const char *folder, const SmDelivery
 		unlink(new_path);
 		sm_watchdog_release();
 		errno = saved;
-		return errno_error(error, "cannot sync", new_dir);
+		return sm_maildir_errno_error(error, "cannot sync", new_dir);
 	}
 	if (stored_path)
 		*stored_path = g_steal_pointer(&new_path);

@@ -17,7 +17,8 @@ lda_libsmlda_la_SOURCES = \
 	lda/cmd-check.c \
 	lda/check-setup.c lda/check-setup.h lda/check-priv.h lda/check-templates.c \
 	lda/cmd-explain.c lda/explain-priv.h lda/explain-cache.c lda/explain-actions.c \
-	lda/deliver-maildir.c \
+	lda/deliver-maildir.c lda/deliver-maildir-priv.h \
+	lda/maildir-batch.c lda/maildir-batch.h \
 	lda/deliver-mbox.c lda/mbox-lock.c lda/mbox-lock.h \
 	lda/mbox-dotlock.c lda/mbox-dotlock.h \
 	lda/autoreply.c lda/autoreply.h \

@@ -34,8 +34,9 @@ const char *sm_pipeline_via(const SmVerdict *v)
 }
 
 /* Files the message with @prefix (the X-Spam headers) in front. */
-static gboolean store_message(const SmConfig *c, const SmEnvelope *env, const SmOutcome *o,
-                              const char *prefix, GError **error)
+static gboolean store_message(const SmConfig *c, const SmEnvelope *env,
+                              const SmPipelineFlags *f, SmOutcome *o, const char *prefix,
+                              GError **error)
 {
 	g_autofree char *inbox = c->mbox_inbox ? g_strdup(c->mbox_inbox) : NULL;
 	SmMailbox box = { .root = c->mailbox_root, .mbox_inbox = inbox, .owner = geteuid() };
@@ -45,6 +46,8 @@ static gboolean store_message(const SmConfig *c, const SmEnvelope *env, const Sm
 		.sender = env->sender ? env->sender : "",
 		.arrival = time(NULL),
 	};
+	if (f->stage && c->format != SM_FORMAT_MBOX)
+		return sm_maildir_stage(&box, o->decision.folder, &d, &o->staged, error);
 	const SmBackend *backend = c->format == SM_FORMAT_MBOX ? &sm_backend_mbox
 	                                                       : &sm_backend_maildir;
 	return backend->store(&box, o->decision.folder, &d, NULL, error);
@@ -103,7 +106,7 @@ static gboolean file_and_reply(const SmConfig *c, const SmEnvelope *env, SmScori
 		            o->outbound.pipe_detail ? o->outbound.pipe_detail : "-");
 		return FALSE;
 	}
-	if (o->outbound.file && !store_message(c, env, o, prefix, error))
+	if (o->outbound.file && !store_message(c, env, f, o, prefix, error))
 		return FALSE;
 	o->stored = o->outbound.file;
 	past_commit(f);
@@ -112,7 +115,8 @@ static gboolean file_and_reply(const SmConfig *c, const SmEnvelope *env, SmScori
 	 * forward that comes back (a loop) must then be filed, not taken for a
 	 * duplicate of a message that was never filed anywhere. */
 	gboolean taken = o->decision.outbound && !o->outbound.file;
-	if (c->duplicates && !taken)
+	/* A staged message is marked by the caller, once it is durable. */
+	if (c->duplicates && !taken && !o->staged)
 		sm_scoring_mark_filed(scoring, o->rcpt.address);
 	/* Only now, with the message safe: whatever the reply does, it is logged
 	 * and the exit status stays 0. It keeps within the deadline itself (the
@@ -124,6 +128,8 @@ static gboolean file_and_reply(const SmConfig *c, const SmEnvelope *env, SmScori
 static gboolean run(const SmConfig *c, const SmEnvelope *env, SmScoring *scoring,
                     const SmPipelineFlags *f, gint64 started, SmOutcome *o, GError **error)
 {
+	if (!f->dry_run && c->duplicates && f->check_duplicates && f->before_check && *o->key)
+		f->before_check(f->before_check_data, o->key, o->rcpt.address);
 	if (!f->dry_run && c->duplicates && f->check_duplicates
 	    && sm_scoring_already_filed(scoring, o->rcpt.address)) {
 		/* Filed before for this recipient (an MTA retry after a crash between
@@ -177,6 +183,7 @@ void sm_outcome_clear(SmOutcome *o)
 	sm_autoreply_outcome_clear(&o->reply);
 	sm_outbound_outcome_clear(&o->outbound);
 	sm_scoring_free(o->own_scoring);
+	sm_staged_free(o->staged);
 	sm_decision_clear(&o->decision);
 	sm_recipient_clear(&o->rcpt);
 	sm_message_clear(&o->msg);

@@ -8,8 +8,8 @@
  * Contract: as for a delivery (DESIGN.md). FALSE (with @error) means the
  * message was not stored and must be tried again: a backend failure, or a
  * pipe that failed under pipe-defer; then the journal was not marked either.
- * TRUE means stored, deliberately discarded, a duplicate skipped, or (dry
- * run) decided. Nothing after storing can turn TRUE into FALSE. Nothing here
+ * TRUE means stored (or, with the stage flag, staged), deliberately
+ * discarded, a duplicate skipped, or (dry run) decided. Nothing after storing can turn TRUE into FALSE. Nothing here
  * prints; sm_pipeline_log() writes the delivery's one log line. */
 #ifndef SM_PIPELINE_H
 #define SM_PIPELINE_H
@@ -18,6 +18,7 @@
 #include "lda.h"
 #include "autoreply.h"
 #include "log.h"
+#include "maildir-batch.h"
 #include "outbound.h"
 #include "verdicts.h"
 
@@ -33,6 +34,16 @@ typedef struct {
 	                             * is marked after filing whenever the config keeps it) */
 	gboolean disarm_watchdog;   /* deliver: stored means exit 0 (sm_watchdog_disarm());
 	                             * otherwise the signals the backend held are released */
+	gboolean stage;             /* replay --sync=batch, Maildir only: the message is only
+	                             * written into tmp/ (out->staged) and the journal is not
+	                             * marked; the caller commits (maildir-batch.h) and then
+	                             * marks. Never with allow_outbound or allow_autorespond:
+	                             * they would act before the message is durable */
+	/* Called (when set) before the duplicates check with the message's key and
+	 * original recipient: a caller holding staged messages commits a copy of
+	 * this one first, so that the check sees it in the journal. */
+	void (*before_check)(gpointer data, const char *key, const char *recipient);
+	gpointer before_check_data;
 } SmPipelineFlags;
 
 typedef struct {
@@ -43,7 +54,10 @@ typedef struct {
 	SmDecision decision;
 	gboolean decided;             /* decision is filled (not for duplicates, failures) */
 	gboolean duplicate;           /* filed before for this recipient: nothing done */
-	gboolean stored;              /* filed into decision.folder */
+	gboolean stored;              /* filed into decision.folder (stage: into tmp/, not
+	                               * durable until the caller's commit) */
+	SmStaged *staged;             /* stage: the message in tmp/; owned, freed (and then
+	                               * removed from tmp/ unless committed) by clear */
 	SmAutoreplyOutcome reply;
 	SmOutboundOutcome outbound;
 	char *cache_warning;          /* cache trouble, for the log; owned; may be NULL */

@@ -1,6 +1,7 @@
 /* replay-loop.c: the loop of `sortmail replay` over its messages (see
  * replay.h): each message's envelope from its own headers, the pipeline,
- * its log line, its report line, the progress bar. */
+ * its log line, its report line, the progress bar; with --sync=batch, the
+ * batches whose commit must come before any of that is said (below). */
 #include "config.h"
 #include "replay.h"
 #include "fsutil.h"
@@ -92,37 +93,83 @@ static void log_failure(const Replay *rp, const SmEnvelope *env, const SmOutcome
 	g_string_free(line, TRUE);
 }
 
-static void replay_one(const Replay *rp, SmScoring *scoring, SmReplayInput *in,
-                       SmReplayItem *item, guint64 n, ReplayRun *run)
-{
+/* One message on its way through: run, then (at once, or after its batch's
+ * commit) reported. */
+typedef struct {
+	SmReplayItem item;   /* batch mode: its strings and data are the copies below */
+	char *data, *name, *flags, *from_sender;
 	SmEnvelope env;
-	SmOutcome out = { 0 };
-	g_autoptr(GError) error = NULL;
-	g_autofree char *pos = sm_replay_position(item);
-	gint64 started = g_get_monotonic_time();
+	SmOutcome out;
+	GError *error;
 	gboolean ok;
+	guint64 n;
+	gint64 started;
+	char *pos;
+} Entry;
 
-	gboolean loaded = sm_replay_input_load(in, item, &error);
-	message_envelope(rp, item, &env);
-	if (item->truncated)
-		report_truncated(rp, item, n);
+/* The item outlives the input's next call: batch mode keeps it until commit. */
+static void entry_copy_item(Entry *e, const SmReplayItem *item)
+{
+	e->item = *item;
+	e->item.data = e->data = item->data ? g_memdup2(item->data, item->len ? item->len : 1)
+	                                    : NULL;
+	e->item.name = e->name = g_strdup(item->name);
+	e->item.flags = e->flags = g_strdup(item->flags);
+	e->item.from_sender = e->from_sender = g_strdup(item->from_sender);
+}
+
+static void entry_free(Entry *e)
+{
+	sm_outcome_clear(&e->out);
+	sm_envelope_clear(&e->env);
+	g_clear_error(&e->error);
+	g_free(e->data);
+	g_free(e->name);
+	g_free(e->flags);
+	g_free(e->from_sender);
+	g_free(e->pos);
+	g_free(e);
+}
+
+static Entry *run_one(const Replay *rp, const SmPipelineFlags *flags, SmScoring *scoring,
+                      SmReplayInput *in, SmReplayItem *item, guint64 n)
+{
+	Entry *e = g_new0(Entry, 1);
+	e->n = n;
+	e->started = g_get_monotonic_time();
+	e->pos = sm_replay_position(item);
+	gboolean loaded = sm_replay_input_load(in, item, &e->error);
+	if (flags->stage)
+		entry_copy_item(e, item);
+	else
+		e->item = *item;
+	message_envelope(rp, &e->item, &e->env);
+	if (e->item.truncated)
+		report_truncated(rp, &e->item, n);
 	if (!loaded) {
-		ok = FALSE;
-	} else if (item->len == 0) {
-		g_set_error(&error, SM_LDA_ERROR, SM_LDA_ERROR_INPUT, "empty message");
-		ok = FALSE;
+		e->ok = FALSE;
+	} else if (e->item.len == 0) {
+		g_set_error(&e->error, SM_LDA_ERROR, SM_LDA_ERROR_INPUT, "empty message");
+		e->ok = FALSE;
 	} else {
-		ok = sm_pipeline_run(rp->config, &env, scoring, item->data, item->len, &rp->flags,
-		                     started, &out, &error);
+		e->ok = sm_pipeline_run(rp->config, &e->env, scoring, e->item.data, e->item.len,
+		                        flags, e->started, &e->out, &e->error);
 	}
-	if (ok && !rp->dry_run)
-		sm_pipeline_log(&out, &env, &rp->log, started, pos);
-	if (!ok) {
-		log_failure(rp, &env, &out, started, pos, error->message);
-		report_failure(rp, item, n, error->message);
+	return e;
+}
+
+/* Log line, report line, tally: what became of @e is final now. */
+static void report_entry(const Replay *rp, Entry *e, ReplayRun *run)
+{
+	if (e->ok && !rp->dry_run)
+		sm_pipeline_log(&e->out, &e->env, &rp->log, e->started, e->pos);
+	if (!e->ok) {
+		log_failure(rp, &e->env, &e->out, e->started, e->pos, e->error->message);
+		report_failure(rp, &e->item, e->n, e->error->message);
 	}
-	SmReplayResult r = { .n = n, .item = item, .env = &env, .out = item->len ? &out : NULL,
-	                     .ok = ok, .error = error, .dry_run = rp->dry_run };
+	SmReplayResult r = { .n = e->n, .item = &e->item, .env = &e->env,
+	                     .out = e->item.len ? &e->out : NULL, .ok = e->ok,
+	                     .error = e->error, .dry_run = rp->dry_run };
 	sm_replay_tally_result(&run->tally, &r);
 	if (rp->json || rp->dry_run || rp->verbose) {
 		GString *s = g_string_new(NULL);
@@ -135,8 +182,106 @@ static void replay_one(const Replay *rp, SmScoring *scoring, SmReplayInput *in,
 		(void)sm_write_all(STDOUT_FILENO, s->str, s->len);
 		g_string_free(s, TRUE);
 	}
-	sm_outcome_clear(&out);
-	sm_envelope_clear(&env);
+}
+
+/* ---- --sync=batch ---------------------------------------------------------
+ * Messages are staged in tmp/ and held, in order, with the results around
+ * them, until BATCH_MAX are staged, or BATCH_BYTES of their copies are held,
+ * or BATCH_US have passed since the first;
+ * then one commit makes them durable, and only then is each marked in the
+ * duplicates journal and reported (log, -v/--json line, summary). A crash
+ * before leaves files in tmp/ and nothing reported or marked: --skip from the
+ * last message reported re-files them. */
+#define BATCH_MAX 256
+#define BATCH_US (G_USEC_PER_SEC / 2)
+#define BATCH_BYTES (32 * 1024 * 1024)
+
+typedef struct {
+	const Replay *rp;
+	ReplayRun *run;
+	GPtrArray *entries;    /* Entry *, in message order */
+	GHashTable *pending;   /* "KEY\tRECIPIENT" of the staged ones */
+	guint staged;
+	gsize bytes;           /* message copies held */
+	gint64 first_at;
+} Batch;
+
+static char *pending_name(const char *key, const char *recipient)
+{
+	return g_strdup_printf("%s\t%s", key, recipient ? recipient : "");
+}
+
+/* A staged message is durable now: the journal may say so. */
+static void mark_filed(const Replay *rp, Entry *e)
+{
+	if (!*e->out.key)
+		return;
+	g_autofree char *w = sm_lda_mark_filed(rp->config, e->out.key, e->out.rcpt.address);
+	if (!w)
+		return;
+	char *both = e->out.cache_warning ? g_strdup_printf("%s; %s", e->out.cache_warning, w)
+	                                  : g_strdup(w);
+	g_free(e->out.cache_warning);
+	e->out.cache_warning = both;
+}
+
+static void batch_commit(Batch *b)
+{
+	GPtrArray *staged = g_ptr_array_new();
+	for (guint i = 0; i < b->entries->len; i++) {
+		Entry *e = b->entries->pdata[i];
+		if (e->out.staged)
+			g_ptr_array_add(staged, e->out.staged);
+	}
+	sm_maildir_commit((SmStaged *const *)staged->pdata, staged->len);
+	g_ptr_array_free(staged, TRUE);
+	for (guint i = 0; i < b->entries->len; i++) {
+		Entry *e = b->entries->pdata[i];
+		SmStaged *st = e->out.staged;
+		if (st && st->done && b->rp->config->duplicates) {
+			mark_filed(b->rp, e);
+		} else if (st && !st->done) {
+			e->ok = FALSE;
+			e->out.stored = FALSE;
+			e->error = g_error_copy(st->error);
+		}
+		report_entry(b->rp, e, b->run);
+		entry_free(e);
+	}
+	g_ptr_array_set_size(b->entries, 0);
+	g_hash_table_remove_all(b->pending);
+	b->staged = 0;
+	b->bytes = 0;
+}
+
+/* The pipeline's before_check: a copy of this message waiting in the batch
+ * must be in the journal before the duplicates check looks. */
+static void batch_before_check(gpointer data, const char *key, const char *recipient)
+{
+	Batch *b = data;
+	g_autofree char *name = pending_name(key, recipient);
+	if (g_hash_table_contains(b->pending, name))
+		batch_commit(b);
+}
+
+static void batch_add(Batch *b, Entry *e)
+{
+	if (!e->out.staged && !b->entries->len) {
+		report_entry(b->rp, e, b->run);
+		entry_free(e);
+		return;
+	}
+	if (e->out.staged) {
+		if (!b->staged++)
+			b->first_at = g_get_monotonic_time();
+		if (*e->out.key)
+			g_hash_table_add(b->pending, pending_name(e->out.key, e->out.rcpt.address));
+	}
+	g_ptr_array_add(b->entries, e);
+	b->bytes += e->item.len;
+	if (b->staged >= BATCH_MAX || b->bytes >= BATCH_BYTES
+	    || g_get_monotonic_time() - b->first_at >= BATCH_US)
+		batch_commit(b);
 }
 
 void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, int progress_fd,
@@ -144,6 +289,13 @@ void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, in
 {
 	SmScoring *scoring = sm_scoring_new(rp->config, &rp->base, NULL, NULL, FALSE);
 	guint64 n = 0, done = 0;
+	Batch batch = { .rp = rp, .run = run, .entries = g_ptr_array_new(),
+	                .pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
+	SmPipelineFlags flags = rp->flags;
+	if (flags.stage) {
+		flags.before_check = batch_before_check;
+		flags.before_check_data = &batch;
+	}
 	/* The rate counts from here: not the start-up, not the counting pass. */
 	gint64 since = g_get_monotonic_time(), drawn = since;
 	for (;;) {
@@ -163,11 +315,19 @@ void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, in
 		if (++n <= rp->skip || (n - rp->skip - 1) % jobs != k)
 			continue;
 		if (sm_replay_stop) {
+			/* What was done is reported before the resume point is. */
+			batch_commit(&batch);
 			run->interrupted = TRUE;
 			run->resume_at = n - rp->skip - 1;
 			break;
 		}
-		replay_one(rp, scoring, in, &item, n, run);
+		Entry *e = run_one(rp, &flags, scoring, in, &item, n);
+		if (flags.stage) {
+			batch_add(&batch, e);
+		} else {
+			report_entry(rp, e, run);
+			entry_free(e);
+		}
 		done++;
 		if (progress_fd >= 0) {
 			(void)sm_write_all(progress_fd, ".", 1);
@@ -176,5 +336,8 @@ void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, in
 			sm_replay_progress(done, rp->total, (drawn - since) / 1e6);
 		}
 	}
+	batch_commit(&batch);
+	g_ptr_array_free(batch.entries, TRUE);
+	g_hash_table_destroy(batch.pending);
 	sm_scoring_free(scoring);
 }

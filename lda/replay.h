@@ -16,6 +16,7 @@ typedef struct {
 	const char *config_path;
 	gboolean dry_run, json, verbose, quiet, help;
 	gboolean autorespond, outbound, no_duplicates_check;
+	gboolean sync_each;     /* --sync=each: make every message durable on its own */
 	guint64 skip;
 	guint jobs;
 	SmMboxFormat mbox_format;

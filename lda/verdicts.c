@@ -187,6 +187,20 @@ void sm_scoring_mark_filed(SmScoring *s, const char *recipient)
 		sm_cache_mark_filed(s->cache, s->key, recipient);
 }
 
+char *sm_lda_mark_filed(const SmConfig *c, const char *key, const char *recipient)
+{
+	if (!c->cache_path || !c->duplicates || !key || !*key || !cache_dir_is_ours(c->cache_path))
+		return NULL;
+	SmCacheOptions o;
+	fill_cache_options(c, &o);
+	SmCache *cache = sm_cache_new(&o);
+	sm_cache_mark_filed(cache, key, recipient);
+	const char *w = sm_cache_warning(cache);
+	char *warning = w && *w ? g_strdup(w) : NULL;
+	sm_cache_free(cache);
+	return warning;
+}
+
 struct SmJournal {
 	const SmConfig *c;
 	const SmMessage *m;

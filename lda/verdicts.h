@@ -39,6 +39,13 @@ gboolean sm_scoring_score(const SmMessage *m, SmVerdict *out, gpointer user, GEr
 gboolean sm_scoring_already_filed(SmScoring *s, const char *recipient);
 void sm_scoring_mark_filed(SmScoring *s, const char *recipient);
 
+/* Marks (@key, @recipient) filed in @c's duplicates journal, as
+ * sm_scoring_mark_filed() does for the message a scoring points at; for
+ * `sortmail replay --sync=batch`, which marks a batch only once it is
+ * durable. No-op for an empty @key or without a journal. Returns the cache's
+ * warning (newly allocated), or NULL. */
+char *sm_lda_mark_filed(const SmConfig *c, const char *key, const char *recipient);
+
 /* The duplicates journal for what a delivery does besides filing
  * (outbound.c): a pipe that ran, a forward or rebroadcast that was sent, so
  * an MTA retry after a later failure (filing) does not do it again. Records

@@ -311,3 +311,7 @@ EXTRA_DIST += tests/integration/security.sh
 # SORTMAIL_UNDER_TEST pointing at a memcheck wrapper.
 TESTS += tests/integration/valgrind.sh
 EXTRA_DIST += tests/integration/valgrind.sh tests/valgrind/memcheck.sh tests/valgrind/sortmail.supp
+# replay --sync=batch: same bytes once, syncs counted and a SIGKILL injected
+# with strace, resume; deliver's per-message fsyncs unchanged.
+TESTS += tests/integration/replay-sync.sh
+EXTRA_DIST += tests/integration/replay-sync.sh

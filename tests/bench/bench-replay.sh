@@ -13,7 +13,9 @@
 #   4 real, warm cache          every verdict from the cache, filed into a fresh
 #                               Maildir (--no-duplicates-check: run 2 filed them)
 #   5, 6 as 3 and 4 with --jobs 2; 7, 8 as 4 with --jobs 4 and 8 (filing waits on
-#   fsync, three per message: more workers than cores still help)
+#   disk syncs: more workers than cores can still help)
+#   9 as 4 with --sync=each: every message synced on its own, as a delivery
+#   does (1-8 use the default --sync=batch)
 # BENCH_DIR (default BUILD_DIR) holds the work tree: /dev/shm (tmpfs) shows
 # what the program costs without the disk's sync latency.
 # Prints a markdown table: wall seconds, messages/s, peak RSS (GNU time: of
@@ -94,6 +96,7 @@ run "5 dry run, warm cache, --jobs 2" md5 --dry-run --jobs 2
 run "6 real, warm cache, filed, --jobs 2" md6 --no-duplicates-check --jobs 2
 run "7 real, warm cache, filed, --jobs 4" md7 --no-duplicates-check --jobs 4
 run "8 real, warm cache, filed, --jobs 8" md8 --no-duplicates-check --jobs 8
+run "9 real, warm cache, filed, --sync=each" md9 --no-duplicates-check --sync=each
 filed=$(find "$work/md4" -path '*/new/*' -type f | wc -l)
 echo
 echo "(case 4 filed $filed messages)"
