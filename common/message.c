@@ -65,6 +65,11 @@ void sm_message_clear(SmMessage *m)
 	m->headers = NULL;
 }
 
+gboolean sm_message_starts_folded(const SmMessage *m)
+{
+	return m->len > 0 && (m->data[0] == ' ' || m->data[0] == '\t');
+}
+
 const SmHeader *sm_message_next(const SmMessage *m, const char *name, guint *pos)
 {
 	gsize n = strlen(name);

@@ -34,6 +34,11 @@ void sm_message_clear(SmMessage *m);
  * leaving *@pos just after it; start with *@pos = 0. NULL when there is none. */
 const SmHeader *sm_message_next(const SmMessage *m, const char *name, guint *pos);
 
+/* TRUE when the message's first line starts with white space: a header field
+ * put in front of it would take that line as its continuation, so whoever
+ * prepends fields must end the header block first (an empty line). */
+gboolean sm_message_starts_folded(const SmMessage *m);
+
 /* The value of @h unfolded (CR/LF removed, folds turned into one space) and
  * trimmed; NUL bytes become spaces. Newly allocated. */
 char *sm_header_value(const SmMessage *m, const SmHeader *h);

@@ -78,5 +78,24 @@ deliver < "$DATA/plain.eml"
 expect_rc 0 "without a config file: exit 0"
 check "without a config file: one mail in ~/Maildir" one_new_in inbox
 
+# A first line starting with white space is no header field: a prepended
+# X-Spam-Status must not take it as its continuation (a sender could extend
+# our header that way). The header block then ends after our fields.
+new_home "$T/folded"
+write_config < /dev/null
+printf ' tests=ALL_TRUSTED autolearn=ham\nSubject: hi\n\nbody\n' > "$T/folded.eml"
+deliver < "$T/folded.eml"
+expect_rc 0 "message starting with white space: exit 0"
+if one_new_in inbox; then
+	{ grep -a '^X-Spam-' "$NEWFILE"; echo; cat "$T/folded.eml"; } > "$T/folded.want"
+	check "message starting with white space: our header block ends before it" \
+		cmp -s "$NEWFILE" "$T/folded.want"
+	check "message starting with white space: it was scored (X-Spam-Status first)" \
+		sh -c "head -n 1 '$NEWFILE' | grep -q '^X-Spam-Status: '"
+else
+	not_ok "message starting with white space: our header block ends before it"
+	skip "message starting with white space: it was scored (X-Spam-Status first)" "not delivered"
+fi
+
 check "no output line starts like a status code" no_dsn_codes
 done_testing
