@@ -488,6 +488,7 @@ static=$work/sortmail-static-deps
 static_case=
 if gcc -O2 -o "$static" "$build/lda/main.o" "$build/lda/.libs/libsmlda.a" \
 	"$build/sortmail/.libs/libsmsort.a" "$build/score/.libs/libsmscoreloader.a" \
+	"$build/templates/.libs/libsmreplyloader.a" \
 	"$build/cache/.libs/libsmcache.a" "$build/common/.libs/libsmcommon.a" \
 	-Wl,-Bstatic -lgdbm -lglib-2.0 -lpcre2-8 -Wl,-Bdynamic -lm -pthread \
 	>"$work/static-link.log" 2>&1; then
