@@ -36,7 +36,7 @@ static void usage(FILE *to)
 	      "      --skip N             skip the first N messages (to resume)\n"
 	      "      --mbox-format=F      mboxrd (default) or mboxo: how From_ lines were quoted\n"
 	      "      --no-duplicates-check  file messages the duplicates journal has seen\n"
-	      "  -j, --jobs N             N processes, each taking every Nth message\n"
+	      "  -j, --jobs N             N processes (copies of one message go to one)\n"
 	      "      --sync=MODE          batch (default): make Maildir messages durable many\n"
 	      "                           at a time; each: one by one, as a delivery does\n"
 	      "  -f, --sender ADDR        envelope sender (default: Return-Path, From_ line)\n"

@@ -1,7 +1,6 @@
-/* replay-jobs.c: `sortmail replay --jobs N`: N worker processes, worker k
- * taking messages k+1, k+1+N, ... (round robin, so copies of one message
- * that sit together in a mailbox meet in the verdict cache's single flight
- * rather than being scored twice).
+/* replay-jobs.c: `sortmail replay --jobs N`: N worker processes, each
+ * taking the messages that fall to it (replay-loop.c, worker_for(): all
+ * copies of one message to one worker, which files them in turn).
  *
  * Each worker reads the inputs itself (they are files: mapped, shared page
  * cache), prints its own lines (one write each, so lines never interleave)

@@ -284,6 +284,30 @@ static void batch_add(Batch *b, Entry *e)
 		batch_commit(b);
 }
 
+/* Which of @jobs workers takes message @i (0-based, after --skip). Copies of
+ * one message all go to one worker, which files them one after another:
+ * spread over two workers, two copies for the same recipient could each find
+ * the other missing from the duplicates journal and both be filed (and
+ * copies for different recipients would meet in the verdict cache's single
+ * flight, one of them waiting). Copies are told by their Message-ID or,
+ * without one, by their size (an identical copy has the same). A message
+ * that cannot be read goes round robin, so that exactly one worker reports
+ * it. Every worker reads every message to decide: the inputs are files, the
+ * second read comes from the page cache. */
+static guint worker_for(SmReplayInput *in, SmReplayItem *item, guint64 i, guint jobs)
+{
+	if (jobs == 1)
+		return 0;
+	if (!sm_replay_input_load(in, item, NULL))
+		return (guint)(i % jobs);
+	SmMessage m;
+	sm_message_index(&m, item->data ? item->data : "", item->len);
+	g_autofree char *id = sm_message_get(&m, "Message-ID");
+	sm_message_clear(&m);
+	guint h = id && *id ? g_str_hash(id) : (guint)(item->len ^ (item->len >> 32));
+	return h % jobs;
+}
+
 void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, int progress_fd,
                     ReplayRun *run)
 {
@@ -312,7 +336,7 @@ void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, in
 			}
 			continue;
 		}
-		if (++n <= rp->skip || (n - rp->skip - 1) % jobs != k)
+		if (++n <= rp->skip || worker_for(in, &item, n - rp->skip - 1, jobs) != k)
 			continue;
 		if (sm_replay_stop) {
 			/* What was done is reported before the resume point is. */

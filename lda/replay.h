@@ -42,7 +42,8 @@ typedef struct {
 /* Set by SIGINT, SIGTERM or SIGHUP: stop after the current message. */
 extern volatile sig_atomic_t sm_replay_stop;
 
-/* Runs messages k, k+jobs, k+2*jobs... (1-based, after --skip) of @rp's inputs.
+/* Runs the messages of @rp's inputs (after --skip) that fall to worker @k of
+ * @jobs: all copies of one message (Message-ID, else size) to one worker.
  * @progress_fd >= 0: a worker, which writes one byte there per message
  * instead of drawing the progress bar. */
 void sm_replay_loop(const Replay *rp, SmReplayInput *in, guint k, guint jobs, int progress_fd,

@@ -357,6 +357,40 @@ n = sorted(json.loads(l)[\"n\"] for l in open(sys.argv[1]))
 sys.exit(0 if n == list(range(1, 41)) else 1)' '$T/out'"
 check "--jobs 2: the summary adds up both workers" grep -q '^replayed 40 messages' "$T/err"
 
+# Copies of one message for the same recipient side by side (a mailbox saved
+# twice, concatenated): with round robin, the two copies of a pair went to
+# different workers, which could each miss the other in the duplicates
+# journal and both file. All copies of a message now go to one worker.
+awk 'BEGIN { for (i = 1; i <= 30; i++) for (c = 0; c < 2; c++) printf "From s@example.org Mon Jan  1 10:00:00 2024\nDelivered-To: u@example.com\nMessage-ID: <pair-%d@x>\nSubject: %d\n\nbody %d\n\n", i, i, i }' > "$T/pairs.mbox"
+for jobs in 2 3; do
+	new_home "$T/pairs$jobs"
+	write_config <<-'CONF'
+	required-score 1000
+	CONF
+	replay --jobs $jobs --json "$T/pairs.mbox"
+	expect_rc 0 "pairs of copies, --jobs $jobs: exit 0"
+	check "pairs of copies, --jobs $jobs: each message filed once, its copy a duplicate" \
+		sh -c "[ \$(find '$ROOT' -path '*/new/*' -type f | wc -l) = 30 ] \
+		&& [ \$(find '$ROOT' -path '*/new/*' -type f -exec cat {} + | grep -c '^Message-ID: <pair-') = 30 ]"
+	check "pairs of copies, --jobs $jobs: 30 reported filed, 30 duplicates" json_check \
+		'sorted(r["result"] for r in rows).count("duplicate") == 30 and len(rows) == 60'
+done
+# the same from a Maildir (each worker reads every file to choose)
+new_home "$T/pairsmd"
+write_config <<-'CONF'
+required-score 1000
+CONF
+mkdir -p "$T/pairs-src/new" "$T/pairs-src/cur" "$T/pairs-src/tmp"
+for i in $(seq 1 20); do
+	for c in a b; do
+		printf 'Delivered-To: u@example.com\nMessage-ID: <mdpair-%d@x>\n\nbody %d\n' "$i" "$i" \
+			> "$T/pairs-src/new/17000000$(printf %02d "$i")$c.P1.host"
+	done
+done
+replay --jobs 2 --json "$T/pairs-src"
+check "pairs of copies in a Maildir, --jobs 2: each filed once" \
+	test "$(find "$ROOT" -path '*/new/*' -type f | wc -l)" = 20
+
 # replaying a Maildir into itself: only what was there at the start
 new_home "$T/self"
 write_config <<-'CONF'
