@@ -32,11 +32,17 @@ char *sm_filed_dir(const SmCache *c)
 	return g_strconcat(c->path, ".filed", NULL);
 }
 
+static char *filing_name(const char *key, const char *recipient)
+{
+	g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, recipient, -1);
+	return g_strdup_printf("%s.%.32s", key, hash);
+}
+
 static char *filing_path(const SmCache *c, const char *key, const char *recipient)
 {
 	g_autofree char *dir = sm_filed_dir(c);
-	g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, recipient, -1);
-	return g_strdup_printf("%s/%s.%.32s", dir, key, hash);
+	g_autofree char *name = filing_name(key, recipient);
+	return g_strdup_printf("%s/%s", dir, name);
 }
 
 /* Only our own kind of entry counts: a regular file (never a symlink). */
@@ -87,9 +93,9 @@ static int touch_fd(SmCache *c, int fd)
 	return futimens(fd, t);
 }
 
-static int touch(SmCache *c, const char *path, guint mode)
+static int touch_at(SmCache *c, int dirfd, const char *name, guint mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
 	int r = touch_fd(c, fd);
@@ -106,17 +112,31 @@ static guint dir_mode(guint file_mode)
 	return file_mode | ((file_mode & 0444) >> 2);
 }
 
-/* A delivery prunes when the stamp is older than PRUNE_EVERY (or the TTL,
- * when that is shorter): one lstat() per delivery, a scan once an hour. */
-static void maybe_prune(SmCache *c, const char *dir, guint mode)
+/* The journal directory, opened to create files in: never through a symlink
+ * (see each_filing()); made, with its parents, when missing. -1 + errno. */
+static int open_filed_dir(const char *dir, guint mode)
 {
-	g_autofree char *stamp = g_build_filename(dir, PRUNE_STAMP, NULL);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	g_autofree char *parent = g_path_get_dirname(dir);
+	g_mkdir_with_parents(parent, 0700);
+	if (mkdir(dir, dir_mode(mode)) < 0 && errno != EEXIST)
+		return -1;
+	return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* A delivery prunes when the stamp is older than PRUNE_EVERY (or the TTL,
+ * when that is shorter): one fstatat() per delivery, a scan once an hour. */
+static void maybe_prune(SmCache *c, int dirfd, guint mode)
+{
 	struct stat st;
 	gint64 every = MIN((gint64)PRUNE_EVERY, (gint64)c->ttl);
-	if (lstat(stamp, &st) == 0 && sm_cache_now(c) - st.st_mtime < every)
+	if (fstatat(dirfd, PRUNE_STAMP, &st, AT_SYMLINK_NOFOLLOW) == 0
+	    && sm_cache_now(c) - st.st_mtime < every)
 		return;
 	guint fresh, stale;
-	if (touch(c, stamp, mode) == 0)
+	if (touch_at(c, dirfd, PRUNE_STAMP, mode) == 0)
 		sm_filed_scan(c, TRUE, &fresh, &stale);
 }
 
@@ -124,40 +144,64 @@ void sm_cache_mark_filed(SmCache *c, const char *key, const char *recipient)
 {
 	if (!c->duplicates || c->broken)
 		return;
-	g_autofree char *path = filing_path(c, key, recipient ? recipient : "");
 	g_autofree char *dir = sm_filed_dir(c);
+	g_autofree char *name = filing_name(key, recipient ? recipient : "");
 	guint mode = sm_cache_file_mode(c);
-	int r = touch(c, path, mode);
-	if (r < 0 && errno == ENOENT) {
-		g_autofree char *parent = g_path_get_dirname(dir);
-		g_mkdir_with_parents(parent, 0700);
-		if (mkdir(dir, dir_mode(mode)) < 0 && errno != EEXIST)
-			r = -1;
-		else
-			r = touch(c, path, mode);
-	}
-	if (r < 0) {
-		sm_cache_warn(c, "duplicates journal %s: %s", path, g_strerror(errno));
+	int dirfd = open_filed_dir(dir, mode);
+	if (dirfd < 0 || touch_at(c, dirfd, name, mode) < 0) {
+		sm_cache_warn(c, "duplicates journal %s/%s: %s", dir, name, g_strerror(errno));
+		if (dirfd >= 0)
+			close(dirfd);
 		return;
 	}
-	maybe_prune(c, dir, mode);
+	maybe_prune(c, dirfd, mode);
+	close(dirfd);
 }
 
-/* Calls @f for each filing of the directory (key prefix @key, or all). */
+static gboolean all_hex(const char *s, gsize n)
+{
+	for (gsize i = 0; i < n; i++)
+		if (!g_ascii_isxdigit(s[i]) || g_ascii_isupper(s[i]))
+			return FALSE;
+	return TRUE;
+}
+
+/* Our own names only (the key's hex digits, 64 for a real key, ".", 32 hex
+ * digits): whatever else is in the directory is never counted, let alone
+ * removed. */
+static gboolean is_filing_name(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	gsize keylen = dot ? (gsize)(dot - name) : 0;
+	return keylen > 0 && keylen <= 64 && all_hex(name, keylen) && strlen(dot + 1) == 32
+	       && all_hex(dot + 1, 32);
+}
+
+/* Calls @f for each filing of the directory (key prefix @key, or all). The
+ * directory must be a directory, not a symlink: pruning removes what it
+ * finds there, and in a shared (group-writable) cache directory another
+ * user could otherwise point it at someone's mail (ELOOP, reported). */
 typedef void (*FilingFunc)(SmCache *c, int dirfd, const char *name, const struct stat *st,
                            gpointer user);
 
 static int each_filing(SmCache *c, const char *key, FilingFunc f, gpointer user)
 {
 	g_autofree char *dir = sm_filed_dir(c);
-	DIR *d = opendir(dir);
-	if (!d)
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 	gsize keylen = key ? strlen(key) : 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		struct stat st;
-		if (e->d_name[0] == '.')
+		if (!is_filing_name(e->d_name))
 			continue;
 		if (key && (strncmp(e->d_name, key, keylen) != 0 || e->d_name[keylen] != '.'))
 			continue;

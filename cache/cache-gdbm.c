@@ -79,7 +79,10 @@ static void fill_id(const struct stat *st, SmDbFileId *id)
 static SmDbStatus open_once(const char *path, SmDbMode mode, guint mode_bits, SmDb **out,
                             SmDbFileId *id, char **why)
 {
-	int oflags = O_CLOEXEC | (mode == SM_DB_READ ? O_RDONLY : O_RDWR);
+	/* Not through a symlink (a shared cache directory is writable by others,
+	 * who could point the name at a file of ours to create or write), and
+	 * never blocking on a FIFO planted under the name. */
+	int oflags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (mode == SM_DB_READ ? O_RDONLY : O_RDWR);
 	if (mode == SM_DB_CREATE)
 		oflags |= O_CREAT;
 	int fd = open(path, oflags, mode_bits);

@@ -28,21 +28,35 @@
  * bits must survive the umask, which lda/ sets to 077). */
 int sm_lockfile_open(const char *path, guint mode_bits)
 {
-	int fd;
-	do
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_bits);
-	while (fd < 0 && errno == EINTR);
-	if (fd >= 0) {
-		if ((mode_bits & 077) != 0)
-			(void)fchmod(fd, mode_bits);
+	/* Removed between the two opens (cache prune): start again. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int fd;
+		do
+			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_bits);
+		while (fd < 0 && errno == EINTR);
+		if (fd >= 0) {
+			if ((mode_bits & 077) != 0)
+				(void)fchmod(fd, mode_bits);
+			return fd;
+		}
+		if (errno != EEXIST)
+			return -1;
+		/* An existing one: never through a symlink (which O_CREAT would
+		 * follow to create its target), and a regular file. */
+		do
+			fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		while (fd < 0 && errno == EINTR);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		struct stat st;
+		if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
 		return fd;
 	}
-	if (errno != EEXIST)
-		return -1;
-	do
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode_bits);
-	while (fd < 0 && errno == EINTR);
-	return fd;
+	return -1;
 }
 
 static int set_lock(int fd, goffset offset, short type)

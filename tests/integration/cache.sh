@@ -126,6 +126,45 @@ deliver < "$(copy_for n2)"
 check "cache none: every copy scored" test "$(count_log 'via=scored')" -eq 2
 check "cache none: no cache file" test ! -e "$HOME/.sortmail/verdicts.db"
 
+# ---- names planted in a shared cache directory ----------------------------------------
+# A shared cache directory is writable by others: symlinks planted under the
+# cache's names must not make a delivery create or write a file elsewhere,
+# and pruning must not remove anything outside the journal or not its own.
+setup_home "$T/planted"
+mkdir -p "$T/outside"
+ln -s "$T/outside/planted.db" "$HOME/.sortmail/verdicts.db"
+ln -s "$T/outside/planted.lock" "$HOME/.sortmail/verdicts.db.lock"
+deliver < "$(copy_for p1)"
+expect_rc 0 "cache names are dangling symlinks: exit 0"
+check "cache names are dangling symlinks: delivered" test "$(count_new "$ROOT/.ubetrap")" -eq 1
+check "cache names are dangling symlinks: scored, warning logged" \
+	grep -q 'via=scored.*cache_warning=' "$LOG"
+check "cache names are dangling symlinks: nothing created outside" \
+	test -z "$(ls -A "$T/outside")"
+
+setup_home "$T/planted-journal"
+mkdir -p "$T/victim"
+old_name=$(printf '%064d.%032d' 0 0)
+for f in "$old_name" notes.txt; do
+	echo precious > "$T/victim/$f"
+	touch -d '3 days ago' "$T/victim/$f"
+done
+ln -s "$T/victim" "$HOME/.sortmail/verdicts.db.filed"
+deliver < "$(copy_for j1)"
+expect_rc 0 "journal directory is a symlink: exit 0"
+check "journal directory is a symlink: delivered" test "$(count_new "$ROOT/.ubetrap")" -eq 1
+deliver cache prune
+check "journal directory is a symlink: pruning removes nothing there" \
+	test "$(ls "$T/victim" | wc -l)" -eq 2
+check "journal directory is a symlink: cache prune says why it cannot" \
+	grep -q -i 'symbolic links\|journal' "$T/err"
+rm "$HOME/.sortmail/verdicts.db.filed"
+mkdir "$HOME/.sortmail/verdicts.db.filed"
+cp -p "$T/victim/notes.txt" "$T/victim/$old_name" "$HOME/.sortmail/verdicts.db.filed/"
+deliver cache prune
+check "cache prune: removes its own stale entries, not other files" \
+	sh -c '[ ! -e "$1/$2" ] && [ -e "$1/notes.txt" ]' sh "$HOME/.sortmail/verdicts.db.filed" "$old_name"
+
 # ---- an unwritable cache directory (needs an unprivileged user) ---------------------
 if ensure_test_user; then
 	setup_home "$T/unwritable"
