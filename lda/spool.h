@@ -20,7 +20,8 @@ typedef struct {
 	gboolean mapped;
 } SmSpool;
 
-/* Reads @fd to its end. FALSE with @error (G_FILE_ERROR or SM_LDA_ERROR_INPUT). */
+/* Reads @fd to its end. FALSE with @error (G_FILE_ERROR or SM_LDA_ERROR_INPUT).
+ * Either way @s may hold memory afterwards: call sm_spool_clear(). */
 gboolean sm_spool_read(SmSpool *s, int fd, GError **error);
 void sm_spool_clear(SmSpool *s);
 
