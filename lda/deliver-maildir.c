@@ -51,7 +51,9 @@ static gboolean ensure_dir(const char *path, uid_t owner, GError **error)
 /* The root may sit a few levels below an existing directory (~/Mail/Maildir). */
 static gboolean ensure_root(const char *root, uid_t owner, GError **error)
 {
-	if (sm_ensure_dir(root, owner) < 0 && errno == ENOENT)
+	if (sm_ensure_dir(root, owner) == 0)
+		return TRUE;
+	if (errno == ENOENT)
 		g_mkdir_with_parents(root, 0700);
 	return ensure_dir(root, owner, error);
 }
@@ -69,6 +71,9 @@ static gboolean ensure_maildir(const char *dir, uid_t owner, gboolean is_folder,
 	}
 	if (is_folder) {
 		g_autofree char *marker = g_build_filename(dir, "maildirfolder", NULL);
+		struct stat st;
+		if (lstat(marker, &st) == 0 && S_ISREG(st.st_mode))
+			return TRUE;
 		int fd = open(marker, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return sm_maildir_errno_error(error, "cannot create", marker);

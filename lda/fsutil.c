@@ -41,13 +41,18 @@ int sm_fsync_dir(const char *path)
 
 int sm_ensure_dir(const char *path, uid_t owner)
 {
+	/* lstat() first: on every delivery the directories exist already, and
+	 * one call then does (mkdir() first would take two). */
 	struct stat st;
-	if (mkdir(path, 0700) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -1;
-	if (lstat(path, &st) < 0)
-		return -1;
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return -1;
+		if (mkdir(path, 0700) == 0)
+			return 0;
+		/* made by a concurrent delivery in between: check what it is */
+		if (errno != EEXIST || lstat(path, &st) < 0)
+			return -1;
+	}
 	if (!S_ISDIR(st.st_mode)) {
 		errno = ENOTDIR;
 		return -1;
