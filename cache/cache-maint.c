@@ -97,7 +97,7 @@ static void entry_from(SmCache *c, const char *key, const char *value, SmCacheEn
 		e->fingerprint = g_strdup("");
 	e->verdict.source = SM_VERDICT_CACHED;
 	e->stale = !e->valid || strcmp(e->fingerprint, c->fingerprint) != 0 ||
-	           !sm_cache_time_fresh(c, e->verdict.scored_at);
+	           !sm_cache_verdict_fresh(c, &e->verdict);
 }
 
 void sm_cache_entry_clear(SmCacheEntry *e)

@@ -15,7 +15,7 @@ struct SmCache {
 	char *path;        /* the GDBM file */
 	char *lock_path;   /* PATH.lock */
 	char *fingerprint; /* sanitised as stored in records */
-	guint ttl, max_wait_ms, db_wait_ms;
+	guint ttl, degraded_ttl, max_wait_ms, db_wait_ms;
 	gboolean duplicates;
 	gint64 now;
 	void (*on_wait)(gpointer data);
@@ -35,6 +35,9 @@ void sm_cache_warn(SmCache *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void sm_cache_give_up(SmCache *c, const char *why);
 gint64 sm_cache_now(const SmCache *c);
 gboolean sm_cache_time_fresh(const SmCache *c, gint64 t);
+/* A stored verdict's age against the TTL, or degraded_ttl when it is
+ * sm_verdict_degraded(). */
+gboolean sm_cache_verdict_fresh(const SmCache *c, const SmVerdict *v);
 
 /* ---- opening the database (cache-open.c) ------------------------------- */
 

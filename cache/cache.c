@@ -18,6 +18,7 @@ void sm_cache_options_init(SmCacheOptions *o)
 {
 	*o = (SmCacheOptions){
 		.ttl = SM_CACHE_DEFAULT_TTL,
+		.degraded_ttl = SM_CACHE_DEFAULT_DEGRADED_TTL,
 		.max_wait_ms = SM_CACHE_DEFAULT_MAX_WAIT_MS,
 		.db_wait_ms = SM_CACHE_DEFAULT_DB_WAIT_MS,
 		.duplicates = TRUE,
@@ -31,6 +32,7 @@ SmCache *sm_cache_new(const SmCacheOptions *o)
 	c->lock_path = g_strconcat(c->path, ".lock", NULL);
 	c->fingerprint = sm_record_clean(o->fingerprint);
 	c->ttl = o->ttl;
+	c->degraded_ttl = o->degraded_ttl && o->degraded_ttl < o->ttl ? o->degraded_ttl : o->ttl;
 	c->max_wait_ms = o->max_wait_ms;
 	c->db_wait_ms = o->db_wait_ms;
 	c->duplicates = o->duplicates;
@@ -84,10 +86,20 @@ gint64 sm_cache_now(const SmCache *c)
 	return c->now ? c->now : g_get_real_time() / G_USEC_PER_SEC;
 }
 
-gboolean sm_cache_time_fresh(const SmCache *c, gint64 t)
+static gboolean fresh_for(const SmCache *c, gint64 t, guint ttl)
 {
 	gint64 now = sm_cache_now(c);
-	return t <= now + SM_CACHE_CLOCK_SKEW && now - t < (gint64)c->ttl;
+	return t <= now + SM_CACHE_CLOCK_SKEW && now - t < (gint64)ttl;
+}
+
+gboolean sm_cache_time_fresh(const SmCache *c, gint64 t)
+{
+	return fresh_for(c, t, c->ttl);
+}
+
+gboolean sm_cache_verdict_fresh(const SmCache *c, const SmVerdict *v)
+{
+	return fresh_for(c, v->scored_at, sm_verdict_degraded(v) ? c->degraded_ttl : c->ttl);
 }
 
 void sm_cache_give_up(SmCache *c, const char *why)
@@ -127,7 +139,7 @@ static Look look_up(SmCache *c, const char *key, SmVerdict *out)
 	g_autofree char *fp = NULL;
 	sm_verdict_init(&v);
 	gboolean fresh = sm_record_decode(value, &v, &fp) && strcmp(fp, c->fingerprint) == 0 &&
-	                 sm_cache_time_fresh(c, v.scored_at);
+	                 sm_cache_verdict_fresh(c, &v);
 	if (fresh)
 		take_verdict(out, &v);
 	sm_verdict_clear(&v);

@@ -57,6 +57,8 @@ typedef struct {
 	const char *fingerprint; /* rule set and scorer settings; verdicts stored under
 	                          * another fingerprint are stale. NULL: "" */
 	guint ttl;               /* seconds a verdict or a filing stays fresh */
+	guint degraded_ttl;      /* seconds for a verdict made while part of the scoring
+	                          * was unavailable (sm_verdict_degraded()), if shorter */
 	guint max_wait_ms;       /* how long to wait for another delivery's verdict */
 	guint db_wait_ms;        /* how long to retry GDBM's own lock, per opening */
 	gboolean duplicates;     /* keep the duplicates journal */
@@ -68,6 +70,7 @@ typedef struct {
 } SmCacheOptions;
 
 #define SM_CACHE_DEFAULT_TTL 86400
+#define SM_CACHE_DEFAULT_DEGRADED_TTL 600
 #define SM_CACHE_DEFAULT_MAX_WAIT_MS 30000
 /* Not 2 s: with 200-300 deliveries on 2 cores a holder of GDBM's lock waits
  * for a CPU long enough that 2 s ran out and entries were lost
@@ -90,8 +93,8 @@ typedef gboolean (*SmCacheComputeFunc)(SmVerdict *out, gpointer user, GError **e
 
 /* The verdict for @key (non-empty, normally from sm_cache_key()) into @out
  * (initialised by the caller):
- * - a fresh stored verdict (younger than the TTL, same fingerprint): source
- *   CACHED;
+ * - a fresh stored verdict (younger than the TTL, or than degraded_ttl when
+ *   sm_verdict_degraded(), same fingerprint): source CACHED;
  * - else single flight: one process per key computes and stores, the others
  *   wait up to max_wait_ms and take its verdict (source WAITED, waited_ms);
  *   if it dies, one waiter computes at once (source SCORED).

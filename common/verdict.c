@@ -2,6 +2,8 @@
 #include "config.h"
 #include "verdict.h"
 
+#include <string.h>
+
 void sm_verdict_init(SmVerdict *v)
 {
 	*v = (SmVerdict){ .rules = g_ptr_array_new_with_free_func(g_free) };
@@ -13,6 +15,16 @@ void sm_verdict_clear(SmVerdict *v)
 		g_ptr_array_free(v->rules, TRUE);
 	v->rules = NULL;
 	g_clear_pointer(&v->note, g_free);
+}
+
+gboolean sm_verdict_degraded(const SmVerdict *v)
+{
+	for (guint i = 0; v->rules && i < v->rules->len; i++) {
+		const char *r = v->rules->pdata[i];
+		if (strcmp(r, SM_RULE_DNS_UNAVAILABLE) == 0 || strcmp(r, SM_RULE_SPAMD_UNAVAILABLE) == 0)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 const char *sm_verdict_source_name(SmVerdictSource s)

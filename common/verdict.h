@@ -25,6 +25,16 @@ typedef struct {
 	char *note;
 } SmVerdict;
 
+/* Rules a scorer adds when part of the scoring could not take part for a
+ * while (DNS lookups unanswered, spamd unreachable): the verdict stands on
+ * the rest, and the verdict cache keeps it only briefly (cache-ttl-degraded),
+ * so that the copies arriving after the outage are scored whole. */
+#define SM_RULE_DNS_UNAVAILABLE "__DNS_UNAVAILABLE"
+#define SM_RULE_SPAMD_UNAVAILABLE "SPAMD_UNAVAILABLE"
+
+/* TRUE when @v carries one of the rules above. */
+gboolean sm_verdict_degraded(const SmVerdict *v);
+
 void sm_verdict_init(SmVerdict *v);
 void sm_verdict_clear(SmVerdict *v);
 const char *sm_verdict_source_name(SmVerdictSource s);

@@ -82,7 +82,10 @@ gboolean sm_explain_cache(const SmConfig *c, const SmEnvelope *env, const char *
 		sm_explain_item("lookup", "stale: %s (a delivery would score it again)",
 		                !cached->valid ? "the record cannot be read"
 		                : strcmp(cached->fingerprint, fingerprint) != 0
-		                ? "made with other rules or settings" : "older than cache-ttl");
+		                ? "made with other rules or settings"
+		                : sm_verdict_degraded(&cached->verdict)
+		                ? "made while DNS or spamd was unavailable, older than cache-ttl-degraded"
+		                : "older than cache-ttl");
 		return FALSE;
 	}
 	sm_explain_item("lookup", "hit: a fresh verdict (a delivery would use it, not score)");

@@ -55,6 +55,7 @@ static void fill_cache_options(const SmConfig *c, SmCacheOptions *o)
 	sm_cache_options_init(o);
 	o->path = c->cache_path;
 	o->ttl = c->cache_ttl;
+	o->degraded_ttl = c->cache_ttl_degraded;
 	o->max_wait_ms = c->cache_wait * 1000;
 	o->duplicates = c->duplicates;
 }

@@ -13,6 +13,7 @@
 #include "score/received.h"
 #include "score/score.h"
 #include "common/message.h"
+#include "common/verdict.h"
 
 #include <math.h>
 #include <sys/socket.h>
@@ -623,7 +624,7 @@ static void note_unavailable(Hits *h, const char *start_error, guint timeouts,
 		                      "%u failed) after %.0f ms; blocklists partly or not used",
 		                      timeouts + failures, total, timeouts, failures, ms);
 	add_note(h, why);
-	hit(h, "__DNS_UNAVAILABLE", 0.0);
+	hit(h, SM_RULE_DNS_UNAVAILABLE, 0.0);
 }
 
 /* "NAME: ANSWER" of one lookup, for sm_dnsbl_trace(). */

@@ -29,7 +29,7 @@
 #include "common/verdict.h"
 
 /* Added to a verdict whose spamd part is missing; scores nothing. */
-#define SM_SPAMD_FAILED_RULE "SPAMD_UNAVAILABLE"
+#define SM_SPAMD_FAILED_RULE SM_RULE_SPAMD_UNAVAILABLE
 
 typedef enum {
 	SM_SPAMD_REPLACE, /* spamd's score and rules are the verdict */

@@ -84,6 +84,7 @@ static SmConfig *config_new(const SmEnvelope *env)
 	c->cache_path = g_build_filename(home_of(env), ".sortmail", "verdicts.db", NULL);
 	c->rule_cache = g_build_filename(home_of(env), ".sortmail", "rules.cache", NULL);
 	c->cache_ttl = 86400;
+	c->cache_ttl_degraded = 600;
 	c->cache_wait = 30;
 	c->duplicates = TRUE;
 	c->sendmail = g_ptr_array_new_with_free_func(g_free);
@@ -394,6 +395,13 @@ static gboolean kw_cache_ttl(SmConfigParser *p, char **args, guint n, GError **e
 	return TRUE;
 }
 
+static gboolean kw_cache_ttl_degraded(SmConfigParser *p, char **args, guint n, GError **error)
+{
+	if (!sm_config_parse_duration(args[0], &p->c->cache_ttl_degraded))
+		return sm_config_fail(p, error, "bad duration '%s' (e.g. 600, 10m, 1h)", args[0]);
+	return TRUE;
+}
+
 static gboolean kw_cache_wait(SmConfigParser *p, char **args, guint n, GError **error)
 {
 	if (!sm_config_parse_duration(args[0], &p->c->cache_wait) || p->c->cache_wait > 600)
@@ -468,6 +476,7 @@ static const struct {
 	{ "scorer-module",  1, 1,          kw_scorer },
 	{ "cache",          1, 1,          kw_cache },
 	{ "cache-ttl",      1, 1,          kw_cache_ttl },
+	{ "cache-ttl-degraded", 1, 1,      kw_cache_ttl_degraded },
 	{ "cache-wait",     1, 1,          kw_cache_wait },
 	{ "cache-shared",   1, 1,          kw_cache_shared },
 	{ "duplicates",     1, 1,          kw_duplicates },

@@ -133,6 +133,8 @@ typedef struct {
 	char *rule_cache;        /* the scorer's parsed rules (SmScorerOptions.rule_cache);
 	                          * NULL: none ("rule-cache none") */
 	guint cache_ttl;         /* seconds a verdict or a filing stays fresh; default 86400 */
+	guint cache_ttl_degraded; /* the same for a verdict made while DNS or spamd was
+	                           * unavailable (sm_verdict_degraded()); default 600 */
 	guint cache_wait;        /* seconds to wait for another delivery's verdict; default 30 */
 	gboolean duplicates;     /* do not file one message twice per recipient; default TRUE */
 	/* Automatic replies. */

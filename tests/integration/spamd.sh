@@ -224,6 +224,22 @@ check "spamd stopped: SPAMD_UNAVAILABLE in X-Spam-Status" has_test SPAMD_UNAVAIL
 check "spamd stopped: the log line says why" \
 	log_has "delivered .* note=\"spamd 127\\.0\\.0\\.1:$PORT: connect: [^\"]*; local score only"
 
+# A verdict made without spamd is cached for cache-ttl-degraded only (default
+# 10 min): within it the next copy takes it, after it the copy is scored again
+# (whole, once spamd is back). Same message each time: duplicates off.
+setup down-ttl "spamd 127.0.0.1:$PORT" "spamd-timeout 60" "duplicates no"
+deliver < "$SPAM"
+deliver < "$SPAM"
+expect_rc 0 "spamd stopped, second copy: exit 0"
+check "spamd stopped: the next copy within cache-ttl-degraded takes the cached verdict" \
+	sh -c '[ "$(grep -c " via=scored " "$1")" = 1 ] && [ "$(grep -c " via=cached " "$1")" = 1 ]' sh "$LOG"
+printf 'cache-ttl-degraded 1s\n' >> "$CONFIG"
+sleep 2
+deliver < "$SPAM"
+expect_rc 0 "spamd stopped, after cache-ttl-degraded: exit 0"
+check "spamd stopped: after cache-ttl-degraded the copy is scored again" \
+	test "$(grep -c ' via=scored ' "$LOG")" = 2
+
 # ---- a stand-in that accepts and never answers -------------------------------------------
 fake_spamd silent "$T/silent.port"
 SILENT=$(cat "$T/silent.port")

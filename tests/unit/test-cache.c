@@ -114,6 +114,7 @@ typedef struct {
 	int go_fd;        /* the first computer blocks reading this; -1: no block */
 	gboolean fail;
 	gboolean dont_cache;
+	gboolean degraded; /* the verdict says DNS was unavailable */
 	double score;
 } Compute;
 
@@ -160,6 +161,8 @@ static gboolean compute(SmVerdict *out, gpointer user, GError **error)
 	out->is_spam = cp->score >= 5.0;
 	g_ptr_array_add(out->rules, g_strdup("RULE_A"));
 	g_ptr_array_add(out->rules, g_strdup("RULE_B"));
+	if (cp->degraded)
+		g_ptr_array_add(out->rules, g_strdup(SM_RULE_DNS_UNAVAILABLE));
 	out->source = cp->dont_cache ? SM_VERDICT_NONE : SM_VERDICT_SCORED;
 	return TRUE;
 }
@@ -176,7 +179,7 @@ static SmVerdictSource get(const Fixture *f, const SmCacheOptions *o, const char
 	g_assert_no_error(error);
 	g_assert_cmpfloat(v.score, ==, cp->score);
 	g_assert_cmpfloat(v.threshold, ==, 5.0);
-	g_assert_cmpuint(v.rules->len, ==, 2);
+	g_assert_cmpuint(v.rules->len, ==, cp->degraded ? 3 : 2);
 	g_assert_cmpstr(v.rules->pdata[1], ==, "RULE_B");
 	if (v.source != SM_VERDICT_NONE)
 		g_assert_cmpint(v.scored_at, >, 0);
@@ -287,6 +290,39 @@ static void test_stale_by_ttl(Fixture *f, gconstpointer data)
 	o.now -= 3 * 3600;
 	g_assert_cmpint(get(f, &o, KEY, &cp, NULL), ==, SM_VERDICT_SCORED);
 	g_assert_cmpuint(count_computes(f), ==, 3);
+}
+
+/* A verdict made while DNS (or spamd) was unavailable is kept for
+ * degraded_ttl only; a whole one for the TTL. */
+static void test_stale_degraded(Fixture *f, gconstpointer data)
+{
+	SmCacheOptions o = options(f);
+	Compute cp = { .f = f, .status_fd = -1, .go_fd = -1, .score = 2.5, .degraded = TRUE };
+	o.ttl = 3600;
+	o.degraded_ttl = 600;
+	o.now = 1700000000;
+	g_assert_cmpint(get(f, &o, KEY, &cp, NULL), ==, SM_VERDICT_SCORED);
+	o.now += 599;
+	g_assert_cmpint(get(f, &o, KEY, &cp, NULL), ==, SM_VERDICT_CACHED);
+	o.now += 1;
+	g_assert_cmpint(get(f, &o, KEY, &cp, NULL), ==, SM_VERDICT_SCORED);
+	/* the outage is over: the new verdict is whole and kept for the TTL */
+	cp.degraded = FALSE;
+	o.now += 600;
+	g_assert_cmpint(get(f, &o, KEY, &cp, NULL), ==, SM_VERDICT_SCORED);
+	o.now += 3599;
+	g_assert_cmpint(get(f, &o, KEY, &cp, NULL), ==, SM_VERDICT_CACHED);
+	g_assert_cmpuint(count_computes(f), ==, 3);
+
+	/* degraded_ttl longer than the TTL: the TTL still bounds it */
+	SmCacheOptions o2 = options(f);
+	Compute cp2 = { .f = f, .status_fd = -1, .go_fd = -1, .score = 2.5, .degraded = TRUE };
+	o2.ttl = 300;
+	o2.degraded_ttl = 900;
+	o2.now = 1800000000;
+	g_assert_cmpint(get(f, &o2, KEY, &cp2, NULL), ==, SM_VERDICT_SCORED);
+	o2.now += 300;
+	g_assert_cmpint(get(f, &o2, KEY, &cp2, NULL), ==, SM_VERDICT_SCORED);
 }
 
 static void test_stale_by_fingerprint(Fixture *f, gconstpointer data)
@@ -855,6 +891,7 @@ int main(int argc, char **argv)
 	g_test_add(path, Fixture, data, fixture_setup, fn, fixture_teardown)
 	ADD("/cache/get/miss-then-hit", test_miss_then_hit, NULL);
 	ADD("/cache/get/stale-by-ttl", test_stale_by_ttl, NULL);
+	ADD("/cache/get/stale-degraded", test_stale_degraded, NULL);
 	ADD("/cache/get/stale-by-fingerprint", test_stale_by_fingerprint, NULL);
 	ADD("/cache/get/compute-failure", test_compute_failure, NULL);
 	ADD("/cache/get/dont-cache", test_dont_cache, NULL);
