@@ -9,6 +9,7 @@
 #include "config.h"
 #include "autoreply.h"
 #include "sendmail.h"
+#include "fsutil.h"
 #include "cache/cache.h"
 #include "templates/reply.h"
 
@@ -44,20 +45,6 @@ static void set_outcome(SmAutoreplyOutcome *o, const char *state, const char *co
 	o->warn = warn;
 }
 
-/* As for the verdict cache (lda/verdicts.c): root replaying mail into a
- * user's home must not leave a root-owned ~/.sortmail behind, nor trust a
- * memory someone else owns. */
-static gboolean memory_dir_is_ours(const char *path)
-{
-	g_autofree char *dir = g_path_get_dirname(path);
-	struct stat st;
-	if (stat(dir, &st) < 0) {
-		g_autofree char *parent = g_path_get_dirname(dir);
-		if (stat(parent, &st) < 0)
-			return FALSE;
-	}
-	return st.st_uid == geteuid();
-}
 
 static char *join_notes(const GPtrArray *notes)
 {
@@ -154,7 +141,7 @@ static void reply_once(const Reply *rp, SmAutoreplyOutcome *out)
 		                                                "delivery's deadline"), TRUE);
 		return;
 	}
-	if (!memory_dir_is_ours(c->reply_memory)) {
+	if (!sm_parent_dir_is_ours(c->reply_memory)) {
 		set_outcome(out, "failed", "memory", g_strdup("reply memory directory missing or "
 		                                              "owned by another user"), TRUE);
 		return;

@@ -12,8 +12,9 @@
 char *sm_maildir_folder_dir(const SmMailbox *box, const char *folder, GError **error);
 
 /* A new file in @dir/tmp under a unique name (O_EXCL), both returned
- * (newly allocated); the fd, or -1 + errno. */
-int sm_maildir_open_tmp(const char *dir, gsize size, char **tmp_path, char **name);
+ * (newly allocated); the fd, or -1 with @error ("cannot create a file in"). */
+int sm_maildir_open_tmp(const char *dir, gsize size, char **tmp_path, char **name,
+                        GError **error);
 
 /* Puts @from at @to without overwriting (link, or rename where links are not
  * supported) and removes @from. 0, or -1 + errno. */

@@ -111,7 +111,8 @@ static char *unique_name(guint attempt, gsize size)
 	                       (long)tv.tv_usec, (long)getpid(), attempt, host, size);
 }
 
-int sm_maildir_open_tmp(const char *dir, gsize size, char **tmp_path, char **name)
+int sm_maildir_open_tmp(const char *dir, gsize size, char **tmp_path, char **name,
+                        GError **error)
 {
 	for (guint attempt = 1; attempt <= 5; attempt++) {
 		g_autofree char *n = unique_name(attempt, size);
@@ -123,9 +124,10 @@ int sm_maildir_open_tmp(const char *dir, gsize size, char **tmp_path, char **nam
 			return fd;
 		}
 		if (errno != EEXIST)
-			return -1;
+			break;
 	}
-	errno = EEXIST;
+	g_autofree char *tmpdir = g_build_filename(dir, "tmp", NULL);
+	sm_maildir_errno_error(error, "cannot create a file in", tmpdir);
 	return -1;
 }
 
@@ -179,11 +181,9 @@ static gboolean store(const SmMailbox *box, const char *folder, const SmDelivery
 		return FALSE;
 
 	g_autofree char *tmp_path = NULL, *name = NULL;
-	int fd = sm_maildir_open_tmp(dir, d->prefix_len + d->len, &tmp_path, &name);
-	if (fd < 0) {
-		g_autofree char *tmpdir = g_build_filename(dir, "tmp", NULL);
-		return sm_maildir_errno_error(error, "cannot create a file in", tmpdir);
-	}
+	int fd = sm_maildir_open_tmp(dir, d->prefix_len + d->len, &tmp_path, &name, error);
+	if (fd < 0)
+		return FALSE;
 	sm_watchdog_set_cleanup(tmp_path);
 	gboolean written = write_file(fd, d);
 	int saved = errno;

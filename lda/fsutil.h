@@ -16,4 +16,10 @@ int sm_fsync_dir(const char *path);
  * -1/EPERM. */
 int sm_ensure_dir(const char *path, uid_t owner);
 
+/* 1 when the directory @path is in (or, before it exists, the one it would
+ * be made in) belongs to the effective user, else 0: root replaying mail into
+ * a user's home must not leave root-owned state files there, nor trust ones
+ * someone else owns. */
+int sm_parent_dir_is_ours(const char *path);
+
 #endif

@@ -18,11 +18,9 @@ gboolean sm_maildir_stage(const SmMailbox *box, const char *folder, const SmDeli
 	if (!dir)
 		return FALSE;
 	g_autofree char *tmp_path = NULL, *name = NULL;
-	int fd = sm_maildir_open_tmp(dir, d->prefix_len + d->len, &tmp_path, &name);
-	if (fd < 0) {
-		g_autofree char *tmpdir = g_build_filename(dir, "tmp", NULL);
-		return sm_maildir_errno_error(error, "cannot create a file in", tmpdir);
-	}
+	int fd = sm_maildir_open_tmp(dir, d->prefix_len + d->len, &tmp_path, &name, error);
+	if (fd < 0)
+		return FALSE;
 	if (sm_write_all(fd, d->prefix, d->prefix_len) < 0
 	    || sm_write_all(fd, d->data, d->len) < 0) {
 		int saved = errno;

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "verdicts.h"
 #include "lda.h"
+#include "fsutil.h"
 #include "score/score.h"
 
 #include <sys/stat.h>
@@ -72,26 +73,12 @@ void sm_lda_cache_options(const SmConfig *c, const SmEnvelope *env, SmCacheOptio
 	o->fingerprint = *fingerprint;
 }
 
-/* The cache directory (or, before it exists, the directory it would be made
- * in) must belong to us: root replaying mail into a user's home must not
- * leave a root-owned ~/.sortmail behind, nor trust a cache someone else owns. */
-static gboolean cache_dir_is_ours(const char *path)
-{
-	g_autofree char *dir = g_path_get_dirname(path);
-	struct stat st;
-	if (stat(dir, &st) < 0) {
-		g_autofree char *parent = g_path_get_dirname(dir);
-		if (stat(parent, &st) < 0)
-			return FALSE;
-	}
-	return st.st_uid == geteuid();
-}
 
 /* The cache handle for @s's message, when it is to be used. */
 static void attach_cache(SmScoring *s, const SmConfig *c, gboolean use_cache)
 {
 	const char *key = s->key;
-	if (use_cache && c->cache_path && key && *key && !cache_dir_is_ours(c->cache_path)) {
+	if (use_cache && c->cache_path && key && *key && !sm_parent_dir_is_ours(c->cache_path)) {
 		s->warning = "cache directory missing or owned by another user; cache not used";
 	} else if (use_cache && c->cache_path && key && *key) {
 		SmCacheOptions o;
@@ -190,7 +177,7 @@ void sm_scoring_mark_filed(SmScoring *s, const char *recipient)
 
 char *sm_lda_mark_filed(const SmConfig *c, const char *key, const char *recipient)
 {
-	if (!c->cache_path || !c->duplicates || !key || !*key || !cache_dir_is_ours(c->cache_path))
+	if (!c->cache_path || !c->duplicates || !key || !*key || !sm_parent_dir_is_ours(c->cache_path))
 		return NULL;
 	SmCacheOptions o;
 	fill_cache_options(c, &o);
@@ -227,7 +214,7 @@ static SmCache *journal_cache(SmJournal *j)
 		return j->cache;
 	j->opened = TRUE;
 	if (!c->cache_path || !c->duplicates || j->m->len > c->max_score_size ||
-	    !cache_dir_is_ours(c->cache_path))
+	    !sm_parent_dir_is_ours(c->cache_path))
 		return NULL;
 	sm_cache_key(j->m, j->key);
 	SmCacheOptions o;
