@@ -65,14 +65,10 @@ static const char *build_code(const GError *error)
 	return "build";
 }
 
-/* Builds and submits; TRUE when the reply must be recorded as sent. */
-static gboolean build_and_send(const Reply *rp, SmAutoreplyOutcome *out)
+gboolean sm_autoreply_build(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
+                            const char *rcpt, const SmDecision *d, SmReply *reply,
+                            GError **error)
 {
-	const SmConfig *c = rp->c;
-	const SmEnvelope *env = rp->env;
-	const SmMessage *m = rp->m;
-	const SmDecision *d = rp->d;
-	const char *rcpt = rp->rcpt;
 	const SmRule *r = d->reply;
 	g_autofree char *score = d->verdict.source == SM_VERDICT_NONE
 	                         ? NULL : g_strdup_printf("%.1f", d->verdict.score);
@@ -85,9 +81,20 @@ static gboolean build_and_send(const Reply *rp, SmAutoreplyOutcome *out)
 		.from_address = r->reply_from ? r->reply_from : rcpt,
 		.score = score,
 	};
+	return sm_reply_build(&req, reply, error);
+}
+
+/* Builds and submits; TRUE when the reply must be recorded as sent. */
+static gboolean build_and_send(const Reply *rp, SmAutoreplyOutcome *out)
+{
+	const SmConfig *c = rp->c;
+	const SmEnvelope *env = rp->env;
+	const SmMessage *m = rp->m;
+	const SmDecision *d = rp->d;
+	const char *rcpt = rp->rcpt;
 	SmReply reply;
 	g_autoptr(GError) error = NULL;
-	if (!sm_reply_build(&req, &reply, &error)) {
+	if (!sm_autoreply_build(c, env, m, rcpt, d, &reply, &error)) {
 		set_outcome(out, "failed", build_code(error), g_strdup(error->message), TRUE);
 		return FALSE;
 	}

@@ -24,6 +24,7 @@
 
 #include <glib.h>
 #include "sortmail/sortmail.h"
+#include "templates/reply.h"
 
 typedef struct {
 	char *state;   /* as above; NULL when no reply was asked for; owned */
@@ -40,5 +41,11 @@ void sm_autoreply(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                   const char *rcpt, const SmDecision *d, gint64 deadline, gboolean dry_run,
                   SmAutoreplyOutcome *out);
 void sm_autoreply_outcome_clear(SmAutoreplyOutcome *o);
+
+/* The reply @d->reply asks for, built from its template as a delivery builds
+ * it (`sortmail explain` shows it). FALSE with @error (SM_REPLY_ERROR). */
+gboolean sm_autoreply_build(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
+                            const char *rcpt, const SmDecision *d, SmReply *reply,
+                            GError **error);
 
 #endif

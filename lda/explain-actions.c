@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "explain-priv.h"
+#include "autoreply.h"
 #include "outbound.h"
 #include "cache/cache.h"
 #include "templates/reply.h"
@@ -170,21 +171,9 @@ static gboolean recently_replied(const SmConfig *c, const SmEnvelope *env, const
 static void print_reply(const SmConfig *c, const SmEnvelope *env, const SmMessage *m,
                         const char *rcpt, const SmDecision *d)
 {
-	const SmRule *r = d->reply;
-	g_autofree char *score = d->verdict.source == SM_VERDICT_NONE
-	                         ? NULL : g_strdup_printf("%.1f", d->verdict.score);
-	SmReplyRequest req = {
-		.data = m->data, .len = m->len,
-		.template_name = r->autorespond,
-		.user_dir = c->templates_dir,
-		.recipient = rcpt,
-		.sender = env->sender,
-		.from_address = r->reply_from ? r->reply_from : rcpt,
-		.score = score,
-	};
 	SmReply reply;
 	g_autoptr(GError) error = NULL;
-	if (!sm_reply_build(&req, &reply, &error)) {
+	if (!sm_autoreply_build(c, env, m, rcpt, d, &reply, &error)) {
 		sm_explain_item("reply", "cannot be built: %s (a delivery logs reply=failed)",
 		                error->message);
 		return;
