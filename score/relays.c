@@ -14,18 +14,22 @@
  * authenticated itself when the protocol after "with" is ESMTPA/ESMTPSA
  * (auth= names it).
  *
- * Trust, without SpamAssassin's trusted_networks: relays from the top whose
- * sending IP is private, loopback or link-local are trusted (and internal);
- * the first one from a public IP and all below it are untrusted (and
- * external). Headers that name no IP are not relays.
+ * The sender's IP, and whether it is trusted, are read as for the blocklist
+ * look-ups (received.h: sm_received_sender(), sm_ip_is_private()), so the
+ * two never disagree; the IP is written in its canonical form. Trust,
+ * without SpamAssassin's trusted_networks: relays from the top whose sending
+ * IP is not routed on the Internet are trusted (and internal); the first one
+ * from a public IP and all below it are untrusted (and external). Headers
+ * that name no IP are not relays.
  */
 #include "config.h"
 #include "score/render-priv.h"
+#include "score/received.h"
 
-#include <gio/gio.h>
 #include <string.h>
 
 typedef struct {
+	SmIp addr;
 	char *ip, *rdns, *helo, *by, *ident, *envfrom, *id, *auth;
 } Relay;
 
@@ -62,29 +66,8 @@ static char *word_at(const char *p, const char *stops)
 
 static gboolean is_ip(const char *s)
 {
-	g_autoptr(GInetAddress) a = g_inet_address_new_from_string(s);
-	return a != NULL;
-}
-
-/* The sender's IP in the from clause: bracketed first, else a bare one in
- * parentheses or right after "from". */
-static char *find_ip(const char *from)
-{
-	for (const char *p = strchr(from, '['); p; p = strchr(p + 1, '[')) {
-		const char *s = p + 1;
-		if (g_ascii_strncasecmp(s, "IPv6:", 5) == 0)
-			s += 5;
-		g_autofree char *w = word_at(s, "]");
-		if (w && is_ip(w))
-			return g_steal_pointer(&w);
-	}
-	for (const char *p = strchr(from, '('); p; p = strchr(p + 1, '(')) {
-		g_autofree char *w = word_at(p + 1, ")]:");
-		if (w && is_ip(w))
-			return g_steal_pointer(&w);
-	}
-	g_autofree char *w = word_at(from, "(;[");
-	return w && is_ip(w) ? g_steal_pointer(&w) : NULL;
+	SmIp ip;
+	return sm_ip_parse(s, &ip);
 }
 
 static void set_host(char **dst, char *name)
@@ -149,11 +132,12 @@ static gboolean parse_relay(const char *value, Relay *r)
 	if (g_ascii_strncasecmp(p, "from ", 5) != 0)
 		return FALSE;
 	p += 5;
+	/* The sender's address as the blocklist look-ups read it (received.h). */
+	if (!sm_received_sender(value, &r->addr))
+		return FALSE;
+	r->ip = sm_ip_to_string(&r->addr);
 	const char *by = find_ci(p, " by ");
 	g_autofree char *from = by ? g_strndup(p, by - p) : g_strdup(p);
-	r->ip = find_ip(from);
-	if (!r->ip)
-		return FALSE;
 	parse_names(r, g_strchug(from));
 	if (by)
 		parse_rest(r, by + 4);
@@ -165,19 +149,6 @@ static gboolean parse_relay(const char *value, Relay *r)
 		r->envfrom = word_at(env, ">;)");
 	}
 	return TRUE;
-}
-
-static gboolean is_private(const char *ip)
-{
-	g_autoptr(GInetAddress) a = g_inet_address_new_from_string(ip);
-	if (!a)
-		return FALSE;
-	if (g_inet_address_get_is_loopback(a) || g_inet_address_get_is_link_local(a) ||
-	    g_inet_address_get_is_site_local(a) || g_inet_address_get_is_any(a))
-		return TRUE;
-	/* IPv6 unique local addresses (fc00::/7), which GLib calls neither. */
-	const guint8 *b = g_inet_address_to_bytes(a);
-	return g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6 && (b[0] & 0xFE) == 0xFC;
 }
 
 static void append_relay(GString *out, const Relay *r, gboolean internal)
@@ -202,7 +173,7 @@ static void compute(SmRender *r)
 		g_autofree char *value = sm_header_value(&r->msg, h);
 		Relay relay = { 0 };
 		if (parse_relay(value, &relay)) {
-			trusting = trusting && is_private(relay.ip);
+			trusting = trusting && sm_ip_is_private(&relay.addr);
 			append_relay(trusting ? trusted : untrusted, &relay, trusting);
 		}
 		relay_clear(&relay);

@@ -183,6 +183,15 @@ static void test_relays(void)
 	      "Received: from unknown (HELO hi.test) (203.0.113.5) by mail.sender.test\n"
 	      "Subject: x\n\nbody\n",
 	      "R_EXIM,R_QMAIL", "");
+	/* The sender and its trust as the blocklist look-ups see them (received.h):
+	 * a carrier-grade NAT address (100.64/10) is not routed, so trusted; an
+	 * IPv6 address is written in its canonical form. */
+	check("header R_CGNAT X-Spam-Relays-Trusted =~ /^\\[ ip=100\\.64\\.1\\.1 .* intl=1 /\n"
+	      "header R_V6    X-Spam-Relays-External =~ /^\\[ ip=2001:db8::1 rdns=v6\\.sender\\.test /\n",
+	      "Received: from gw.isp.test (gw.isp.test [100.64.1.1]) by mx.here.test\n"
+	      "Received: from helo.test (v6.sender.test [IPv6:2001:DB8:0:0::1]) by gw.isp.test\n"
+	      "Subject: x\n\nbody\n",
+	      "R_CGNAT,R_V6", "");
 }
 
 /* ---- Perl regex syntax ------------------------------------------------------ */
