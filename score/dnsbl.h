@@ -81,4 +81,8 @@ char *sm_registered_domain(const char *host);
  * host of every http:// or https:// URI in @text. */
 void sm_uri_hosts(const char *text, gsize len, GPtrArray *hosts);
 
+/* Appends to @domains (char *, newly allocated, no duplicates) the registered
+ * domain of each of @hosts that has one, until @domains holds @max. */
+void sm_registered_domains(const GPtrArray *hosts, GPtrArray *domains, guint max);
+
 #endif

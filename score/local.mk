@@ -19,7 +19,7 @@ score_sortmail_score_la_LDFLAGS = -module -avoid-version -shared \
 score_sortmail_score_la_LIBADD = common/libsmcommon.la $(GMIME_LIBS) $(PCRE2_LIBS)
 # DNS blocklists (dnsbl.h); only dns.c sees c-ares.
 score_sortmail_score_la_SOURCES += \
-	score/dnsbl.c score/dnsbl.h \
+	score/dnsbl.c score/dnsbl-hosts.c score/dnsbl.h \
 	score/dns.c score/dns.h \
 	score/received.c score/received.h
 score_sortmail_score_la_CFLAGS += $(CARES_CFLAGS)

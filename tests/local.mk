@@ -168,7 +168,8 @@ tests_unit_test_received_CPPFLAGS = $(AM_CPPFLAGS) -DSM_TEST_DATA=\"$(abs_top_sr
 tests_unit_test_received_LDADD = $(GLIB_LIBS)
 check_PROGRAMS += tests/unit/test-dns
 tests_unit_test_dns_SOURCES = tests/unit/test-dns.c \
-	score/dnsbl.c score/dnsbl.h score/dns.c score/dns.h score/received.c score/received.h
+	score/dnsbl.c score/dnsbl-hosts.c score/dnsbl.h score/dns.c score/dns.h \
+	score/received.c score/received.h
 tests_unit_test_dns_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS)
 tests_unit_test_dns_LDADD = common/libsmcommon.la $(GLIB_LIBS) $(PCRE2_LIBS) $(CARES_LIBS)
 TESTS += tests/integration/dnsbl.sh
