@@ -1,5 +1,6 @@
-/* config-priv.h: what config.c (file, keywords) and config-rule.c (the "rule"
- * line) share. Internal to sortmail/. */
+/* config-priv.h: what config.c (file, lines), config-keywords.c (keywords),
+ * config-rule.c ("rule") and config-list.c ("list") share. Internal to
+ * sortmail/. */
 #ifndef SM_CONFIG_PRIV_H
 #define SM_CONFIG_PRIV_H
 
@@ -37,6 +38,11 @@ char *sm_config_path(const SmConfigParser *p, const char *path);
  * outside quotes starts a comment. FALSE with @error on a bad quote. */
 gboolean sm_config_tokenize(SmConfigParser *p, const char *line, GPtrArray *tok,
                             GError **error);
+
+/* Runs the keyword of one tokenized line (@tok[0]; config-keywords.c) and
+ * records where it was set. FALSE with @error for an unknown keyword, a wrong
+ * number of arguments or a bad value. */
+gboolean sm_config_dispatch(SmConfigParser *p, char **tok, guint n, GError **error);
 
 /* Digits with an optional s, m, h or d, from 1 second to 366 days, into
  * seconds; FALSE when @s is not one. */

@@ -3,7 +3,7 @@ noinst_LTLIBRARIES += sortmail/libsmsort.la
 sortmail_libsmsort_la_SOURCES = \
 	sortmail/sortmail.h \
 	sortmail/config-priv.h \
-	sortmail/config.c \
+	sortmail/config.c sortmail/config-keywords.c \
 	sortmail/config-rule.c \
 	sortmail/config-list.c \
 	sortmail/recipient.c \
