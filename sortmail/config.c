@@ -16,7 +16,6 @@
 #include "sortmail/config-priv.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
