@@ -253,7 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!memchr(data, '\0', size))
 		return 0;
-	FUZZ_CHECK(g_file_set_contents(tmp_path, (const char *)data, size, NULL));
+	FUZZ_CHECK(fuzz_write_file(tmp_path, data, size));
 	g_autoptr(GError) load_error = NULL;
 	g_autoptr(SmConfig) loaded = sm_config_load(tmp_path, &env, &load_error);
 	g_autoptr(GPtrArray) load_problems = g_ptr_array_new_with_free_func(g_free);

@@ -44,7 +44,7 @@ static GHashTable *vars;
 static void write_template(const char *name, const char *text)
 {
 	g_autofree char *path = g_build_filename(user_dir, name, NULL);
-	FUZZ_CHECK(g_file_set_contents(path, text, -1, NULL));
+	FUZZ_CHECK(fuzz_write_file(path, text, strlen(text)));
 }
 
 static void remove_user_dir(void)
@@ -179,7 +179,7 @@ static void check_reply(const char *text, gsize len, const char *msg, gsize msg_
                         guint lines)
 {
 	g_autofree char *path = g_build_filename(user_dir, LABEL, NULL);
-	FUZZ_CHECK(g_file_set_contents(path, text, (gssize)len, NULL));
+	FUZZ_CHECK(fuzz_write_file(path, text, len));
 	SmReplyRequest req = {
 		.data = msg, .len = msg_len,
 		.template_name = LABEL,

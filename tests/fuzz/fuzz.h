@@ -67,6 +67,17 @@ static inline char *fuzz_take_line(const uint8_t **data, size_t *size)
 	return line;
 }
 
+/* Writes @len bytes to @path; no fsync (g_file_set_contents() syncs a file
+ * it replaces, which would make the disk, not the code, the bottleneck). */
+static inline gboolean fuzz_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return FALSE;
+	gboolean ok = fwrite(data, 1, len, f) == len;
+	return fclose(f) == 0 && ok;
+}
+
 /* TRUE when @s has a byte below 0x20 or 0x7f. */
 static inline gboolean fuzz_has_control(const char *s)
 {

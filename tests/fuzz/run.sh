@@ -74,7 +74,7 @@ for t in $targets; do
 	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1)
 	found=$(($(ls "$findings" | wc -l) - before))
 	echo "fuzz-$t: ${runs:-?} runs, ${speed:-?} exec/s, ${cov:-cov: ?}," \
-		"corpus $(ls "$corpus" | wc -l) new inputs, $found findings in $secs s"
+		"corpus +$(ls "$corpus" | wc -l), $found findings in $secs s"
 	if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
 		status=1
 		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*invariant failed|.*runtime error)' "$log" | head -n 5 || true
