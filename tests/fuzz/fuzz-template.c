@@ -75,6 +75,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	sm_template_vars_set(vars, "verdict.score", "1.2");
 	sm_template_vars_set(vars, "zero", "0");
 	sm_template_vars_set(vars, "empty", "");
+	/* The reply module is loaded now, before libFuzzer starts counting. */
+	SmReplyRequest req = { .data = fixed_message, .len = sizeof fixed_message - 1,
+	                       .template_name = "inc", .user_dir = user_dir,
+	                       .sender = SENDER, .from_address = SENDER };
+	SmReply r = { 0 };
+	g_autoptr(GError) error = NULL;
+	if (!sm_reply_build(&req, &r, &error)) {
+		fprintf(stderr, "fuzz-template: %s\n", error->message);
+		abort();
+	}
+	sm_reply_clear(&r);
 	return 0;
 }
 

@@ -53,4 +53,5 @@ tests_fuzz_fuzz_mbox_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_mbox_LDADD = $(GLIB_LIBS)
 
 EXTRA_DIST += tests/fuzz/replay-main.c tests/fuzz/invariants.cf \
-	tests/fuzz/run.sh tests/fuzz/seeds.sh tests/data/fuzz
+	tests/fuzz/run.sh tests/fuzz/seeds.sh tests/data/fuzz \
+	tests/fuzz/message.dict tests/fuzz/template.dict tests/fuzz/config.dict

@@ -5,7 +5,8 @@
 # Configures and builds a clang build with --enable-fuzzing in build-fuzz/
 # (or $FUZZ_BUILD) first. Each target starts from its committed corpus,
 # tests/data/fuzz/TARGET/ (read only), plus what earlier runs found
-# (BUILD/tests/fuzz/corpus/TARGET/, where new inputs go). Findings (crash-*,
+# (BUILD/tests/fuzz/corpus/TARGET/, where new inputs go), with the words of
+# tests/fuzz/TARGET.dict when there is one. Findings (crash-*,
 # leak-*, timeout-*, oom-*) land in BUILD/tests/fuzz/findings/TARGET/; a fixed
 # one is copied into tests/data/fuzz/TARGET/ by hand, where make check
 # replays it from then on. Prints one line of figures per target; exits 1
@@ -64,9 +65,12 @@ for t in $targets; do
 	log=$build/tests/fuzz/$t.log
 	mkdir -p "$corpus" "$findings"
 	before=$(ls "$findings" | wc -l)
+	# The syntax of the input, where it has words worth knowing.
+	dict=
+	[ -f "$top/tests/fuzz/$t.dict" ] && dict=-dict=$top/tests/fuzz/$t.dict
 	rc=0
 	"$build/tests/fuzz/fuzz-$t" -max_total_time="$secs" -max_len="$(max_len "$t")" \
-		-rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+		-rss_limit_mb=2048 -timeout=10 -print_final_stats=1 $dict \
 		-artifact_prefix="$findings/" "$corpus" "$top/tests/data/fuzz/$t" \
 		> "$log" 2>&1 || rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
