@@ -14,6 +14,8 @@ cd "$top"
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
 libgmime-3.0-dev libglib2.0-dev libpcre2-dev libgdbm-dev libc-ares-dev"
 TEST_DEPS="procps util-linux time postfix swaks spamassassin spamd spamc dnsmasq-base python3 valgrind"
+# tests/fuzz/run.sh: clang with libFuzzer (libclang_rt.fuzzer-x86_64.a).
+TEST_DEPS="$TEST_DEPS clang libclang-rt-14-dev"
 
 need_install() {
 	for p in "$@"; do
@@ -65,6 +67,10 @@ test)
 	(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make check -j2) \
 		|| { cat build-asan/test-suite.log 2>/dev/null | tail -80; exit 1; }
+	# libFuzzer, each target briefly from its committed corpus (a clang
+	# build in build-fuzz/); any crash, leak or timeout fails.
+	echo "== fuzzing, 25 s per target (tests/fuzz/run.sh)"
+	sh tests/fuzz/run.sh 25
 	# One closing line for CI: the counts of both runs together.
 	pass=0; fail=0; skip=0
 	for log in build/test-suite.log build-asan/test-suite.log; do

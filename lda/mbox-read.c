@@ -122,7 +122,10 @@ static char *from_line_sender(const char *p, gsize n)
 	}
 	while (e < end && *e != ' ' && *e != '\t' && *e != '\r' && *e != '\n')
 		e++;
-	return e > s ? g_strndup(s, e - s) : NULL;
+	/* A NUL byte would cut the string short: that is no sender at all. */
+	if (e == s || memchr(s, '\0', e - s))
+		return NULL;
+	return g_strndup(s, e - s);
 }
 
 /* Copies [@start, @end) without the first '>' of each quoted line. */

@@ -34,7 +34,8 @@ typedef struct {
 
 typedef struct {
 	gsize offset;         /* of the From_ line in the file (of the data when none) */
-	char *from_sender;    /* the sender on the From_ line, or NULL; owned */
+	char *from_sender;    /* the sender on the From_ line, or NULL (none, or one
+	                       * with a NUL byte); owned */
 	const char *data;     /* the message, un-quoted, without From_ line and separator */
 	gsize len;
 	gboolean truncated;   /* the last message of the file ends without its empty line

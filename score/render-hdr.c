@@ -24,11 +24,23 @@ static void append_raw(GString *out, const SmMessage *m, const SmHeader *h)
 		g_string_append_c(out, *p ? *p : ' ');
 }
 
+/* Decoded text (an encoded word may hold "=0D=0A") with CR and LF made
+ * spaces: one field's value, or one name, stays on its line, so that no
+ * header can forge a field of its own in ALL or a second value of its name. */
+static void append_one_line(GString *out, const char *s)
+{
+	gsize start = out->len;
+	g_string_append(out, s);
+	for (gsize i = start; i < out->len; i++)
+		if (out->str[i] == '\r' || out->str[i] == '\n')
+			out->str[i] = ' ';
+}
+
 void sm_render_append_decoded(GString *out, const SmMessage *m, const SmHeader *h)
 {
 	g_autofree char *unfolded = sm_header_value(m, h);
 	g_autofree char *decoded = g_mime_utils_header_decode_text(NULL, unfolded);
-	g_string_append(out, decoded ? decoded : unfolded);
+	append_one_line(out, decoded ? decoded : unfolded);
 }
 
 static void append_line(GString *out, gboolean *first, const char *s)
@@ -36,7 +48,7 @@ static void append_line(GString *out, gboolean *first, const char *s)
 	if (!*first)
 		g_string_append_c(out, '\n');
 	*first = FALSE;
-	g_string_append(out, s ? s : "");
+	append_one_line(out, s ? s : "");
 }
 
 static void append_addresses(GString *out, gboolean *first, InternetAddressList *list,

@@ -38,10 +38,11 @@
 #include <glib.h>
 
 typedef enum {
-	SM_HDR_DECODED, /* RFC 2047-decoded and unfolded */
+	SM_HDR_DECODED, /* RFC 2047-decoded and unfolded; a CR or LF that decoding
+	                 * brings is a space, so one field stays one line */
 	SM_HDR_RAW,     /* as written: not decoded, folding kept */
 	SM_HDR_ADDR,    /* the addresses (addr-spec), one per line */
-	SM_HDR_NAME,    /* the display names, one per line */
+	SM_HDR_NAME,    /* the display names, one per line (CR, LF made spaces) */
 } SmHeaderForm;
 
 /* Which of several fields of one name a rule sees. */

@@ -24,6 +24,11 @@ char *sm_reply_clean_value(const char *s)
 		guchar c = (guchar)*p;
 		if (c == '\r' || c == '\n')
 			continue;
+		/* "=?" as text: GMime 3.2 mis-encodes a value holding one (a line
+		 * left without its folding white space, or an encoded word cut in
+		 * two), and a reader would take it for an encoded word anyway. */
+		if (c == '?' && out->len && out->str[out->len - 1] == '=')
+			g_string_append_c(out, ' ');
 		g_string_append_c(out, c < 0x20 || c == 0x7f ? ' ' : (char)c);
 	}
 	if (out->len > SM_REPLY_MAX_HEADER) {

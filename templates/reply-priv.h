@@ -13,8 +13,9 @@
 #define SM_REPLY_MAX_HEADER 2000
 
 /* @s made fit for a header value: valid UTF-8, every CR and LF removed, other
- * control characters (tab included) turned into spaces, leading and trailing
- * space dropped, at most SM_REPLY_MAX_HEADER bytes. Newly allocated. */
+ * control characters (tab included) turned into spaces, "=?" made "= ?" (see
+ * reply-build.c), leading and trailing space dropped, at most
+ * SM_REPLY_MAX_HEADER bytes. Newly allocated. */
 char *sm_reply_clean_value(const char *s);
 
 /* The incoming header @name (first of that name), unfolded and decoded

@@ -316,3 +316,5 @@ EXTRA_DIST += tests/integration/valgrind.sh tests/valgrind/memcheck.sh tests/val
 # with strace, resume; deliver's per-message fsyncs unchanged.
 TESTS += tests/integration/replay-sync.sh
 EXTRA_DIST += tests/integration/replay-sync.sh
+# Fuzzing (issue 8): libFuzzer targets, replayed on their corpus in make check.
+include $(srcdir)/tests/fuzz/local.mk

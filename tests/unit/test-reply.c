@@ -369,6 +369,28 @@ static void test_long_header(void)
 	sm_reply_clear(&r);
 }
 
+/* A subject holding "=?" as text (an encoded word that did not decode) and
+ * enough non-ASCII to be encoded and folded: GMime 3.2 wrote a line without
+ * its folding space, and the reply failed its own header check (found by
+ * tests/fuzz/fuzz-template). */
+static void test_literal_encoded_word(void)
+{
+	GString *t = g_string_new("[% head.Subject = \"=?utf-8?q? x ");
+	for (int i = 0; i < 60; i++)
+		g_string_append(t, "Ã¿");
+	g_string_append(t, "\" %]x\n");
+	write_template("literal-ew", t->str);
+	g_string_free(t, TRUE);
+	SmReply r;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build("question.eml", "literal-ew", &r, &error));
+	g_assert_no_error(error);
+	GMimeMessage *m = parse(&r);
+	g_assert_true(g_str_has_prefix(g_mime_message_get_subject(m), "= ?utf-8?q? x Ã¿"));
+	g_object_unref(m);
+	sm_reply_clear(&r);
+}
+
 /* ---- errors ------------------------------------------------------------------ */
 
 static void test_template_errors(void)
@@ -476,6 +498,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/reply/injection/incoming", test_injection_incoming);
 	g_test_add_func("/reply/injection/template", test_injection_template);
 	g_test_add_func("/reply/long-header", test_long_header);
+	g_test_add_func("/reply/literal-encoded-word", test_literal_encoded_word);
 	g_test_add_func("/reply/template-errors", test_template_errors);
 	g_test_add_func("/reply/bad-addresses", test_bad_addresses);
 	int status = g_test_run();

@@ -131,6 +131,28 @@ static void test_exists_and_negation(void)
 	sm_scorer_free(s);
 }
 
+/* An encoded word may decode to CR/LF: the decoded value stays one line, so
+ * it forges neither a field in ALL nor a second value of its own name (found
+ * by tests/fuzz/fuzz-message). */
+static void test_decoded_crlf(void)
+{
+	SmScorer *s = scorer_for(
+		"header FORGED_ALL  ALL =~ /^X-Forged: yes$/m\n"
+		"header SECOND_SUBJ Subject =~ /^X-Forged: yes$/m\n"
+		"header SUBJ_ONE    Subject =~ /^hi  X-Forged: yes$/\n"
+		"header NAME_LINE   From:name =~ /^Eve  X-Forged yes$/\n"
+		"header NAME_FORGED From:name =~ /^X-Forged/m\n");
+	SmVerdict v;
+	score_str(s, "From: =?utf-8?q?Eve=0D=0AX-Forged_yes?= <eve@example.org>\n"
+	             "Subject: =?utf-8?q?hi=0D=0AX-Forged:_yes?=\n"
+	             "\n"
+	             "body\n", &v);
+	expect(&v, "SUBJ_ONE,NAME_LINE", TRUE);
+	expect(&v, "FORGED_ALL,SECOND_SUBJ,NAME_FORGED", FALSE);
+	sm_verdict_clear(&v);
+	sm_scorer_free(s);
+}
+
 /* ---- regex syntax -------------------------------------------------------- */
 
 static const char text_msg[] =
@@ -611,6 +633,7 @@ int main(int argc, char **argv)
 
 	g_test_add_func("/score/header-forms", test_header_forms);
 	g_test_add_func("/score/exists-and-negation", test_exists_and_negation);
+	g_test_add_func("/score/decoded-crlf", test_decoded_crlf);
 	g_test_add_func("/score/delimiters", test_delimiters);
 	g_test_add_func("/score/flags", test_flags);
 	g_test_add_func("/score/bad-rules-are-recorded", test_bad_rules_are_recorded);
