@@ -107,7 +107,9 @@ static void strip_from_line(SmSpool *s)
 	const char *end = p;
 	while (end < s->buf + line_len && *end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')
 		end++;
-	if (end > p)
+	/* A NUL byte would cut the string short: that is no sender at all (as
+	 * the mbox reader has it). */
+	if (end > p && !memchr(p, '\0', end - p))
 		s->from_sender = g_strndup(p, end - p);
 	s->msg = s->buf + line_len;
 	s->msg_len = s->len - line_len;

@@ -54,6 +54,18 @@ check "its output is the expected one (recipient, unplus, rules, folder, reply)"
 deliver explain -c "$CONFIG" -f dave@example.org < "$EDATA/sales.eml"
 expect_rc 0 "explain a message that is forwarded: exit 0"
 check "its output is the expected one (forward argv)" compare sales
+# The sender from an mbox From_ line (no -f, no SENDER): one with a NUL byte
+# is no sender at all (not the part before the NUL), as in the mbox reader.
+unset env_sender
+printf 'From carol@example.org Mon Jan  1 10:00:00 2024\nSubject: x\n\nbody\n' > "$T/from-line.eml"
+deliver explain -c "$CONFIG" < "$T/from-line.eml"
+check "explain: the sender comes from the mbox From line" \
+	grep -q 'sender.*carol@example\.org (from the mbox From line)' "$T/out"
+printf 'From ab\000cd@example.org Mon Jan  1 10:00:00 2024\nSubject: x\n\nbody\n' > "$T/from-nul.eml"
+deliver explain -c "$CONFIG" < "$T/from-nul.eml"
+check "explain: a From line sender with a NUL byte is no sender" \
+	grep -q 'sender.*<> (from nothing: null sender)' "$T/out"
+reset_env
 tree_state "$HOME" > "$T/after"
 check "explain wrote nothing into the home (no cache, no Maildir folder)" \
 	cmp -s "$T/before" "$T/after"
