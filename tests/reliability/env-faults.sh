@@ -63,6 +63,7 @@ outcome() {
 	_what=$1 _bound=$2 _want=${3:-either} _in=${4:-$MSG}
 	_new=$(count_all_new)
 	diag "$_what: exit $rc in $took ms, $_new new"
+	_bound=$(slow "$_bound")
 	check "$_what: done in < $_bound s" test "$took" -lt $((_bound * 1000))
 	case $rc in
 	0)
