@@ -494,7 +494,12 @@ static gint64 slowdown(void)
 	return n >= 1 ? n : 1;
 }
 
-/* Signals every 100 µs interrupt poll, send and receive: no harm done. */
+/* Signals every 100 µs interrupt poll, send and receive: no harm done.
+ * Under valgrind every sendmsg() first checks the whole buffer it is given,
+ * which takes longer than 100 µs for 4 MB: a signal was then always pending
+ * when the call was made, and it failed with EINTR before sending a byte.
+ * There: every 100 µs times the slowdown, on 4 MB divided by it (about 20
+ * signals in the exchange). */
 static void test_eintr(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm }, old;
