@@ -204,13 +204,14 @@ expect_dry "without blocklists score set 0 applies" 0.5 SET_PROBE
 
 # ---- a server that never answers -------------------------------------------------------
 if command -v python3 > /dev/null 2>&1; then
-	# Bound to a free port, never reads, gone after 60 s at the latest.
-	python3 -c '
-import socket, sys, time
+	# Bound to a free port, never reads, gone after 60 s (times the slowdown:
+	# longer than the bound below) at the latest.
+	HOLD_S=$(slow 60) python3 -c '
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1], flush=True)
-time.sleep(60)
+time.sleep(int(os.environ["HOLD_S"]))
 ' > "$T/silent.port" &
 	SILENT_PID=$!
 	_wait=0
