@@ -67,6 +67,8 @@ else
 fi
 if sanitized; then
 	skip "50 MB body: peak RSS under 100 MB" "AddressSanitizer build (RSS is not the program's)"
+elif wrapped; then
+	skip "50 MB body: peak RSS under 100 MB" "under valgrind (./dev.sh valgrind: the RSS is valgrind's)"
 elif [ ! -s "$rss_file" ]; then
 	skip "50 MB body: peak RSS under 100 MB" "no /usr/bin/time (Debian package 'time') nor python3 to measure it"
 else

@@ -339,6 +339,27 @@ ensure_test_user() {
 	return 0
 }
 
+# ---- slow runs (./dev.sh valgrind) -------------------------------------------
+
+# SORTMAIL_TEST_SLOWDOWN: how many times slower than the plain build sortmail
+# runs here (./dev.sh valgrind sets 30: memcheck). A bound that is there to
+# catch a hang or a quadratic path is multiplied by it (slow SECONDS); without
+# it every bound stays as written.
+SLOWDOWN=${SORTMAIL_TEST_SLOWDOWN:-1}
+case $SLOWDOWN in '' | *[!0-9]* | 0) SLOWDOWN=1 ;; esac
+
+# slow N: N times SLOWDOWN.
+slow() {
+	echo $(($1 * SLOWDOWN))
+}
+
+# wrapped: TRUE when $SORTMAIL is a script in front of the binary (./dev.sh
+# valgrind's memcheck wrapper): the peak RSS measured is valgrind's, and an
+# LD_PRELOAD shim would load into valgrind, not into sortmail.
+wrapped() {
+	[ "$(head -c 4 "$SORTMAIL" | od -An -c | tr -d ' ')" != '177ELF' ]
+}
+
 # sanitized: TRUE when the binary runs under AddressSanitizer (RSS is
 # meaningless then).
 sanitized() {

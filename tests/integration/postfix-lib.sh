@@ -188,9 +188,10 @@ queue_files() {
 		"$QUEUE/deferred" "$QUEUE/hold" -type f 2>/dev/null
 }
 
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s; false on timeout.
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s; false on timeout
+# (SECONDS times the slowdown under valgrind: see slow in lib.sh).
 wait_for() {
-	_n=$(($1 * 10))
+	_n=$(($(slow "$1") * 10))
 	shift
 	while ! "$@"; do
 		[ $_n -le 0 ] && return 1

@@ -36,6 +36,11 @@ fi
 command -v perl > /dev/null || skip_all "no perl (the stuck servers and lock holders)"
 
 MSG=$DATA/ham.eml
+# How long the stuck helpers (servers, lock holders, hanging sendmails) hold
+# on: longer than any bound, also when the bounds are scaled (slow), so that
+# a hang is seen as one.
+HOLD_S=$(slow 60)
+export HOLD_S
 helpers=
 cleanup() {
 	for p in $helpers; do kill "$p" 2> /dev/null; done
@@ -63,6 +68,7 @@ outcome() {
 	_what=$1 _bound=$2 _want=${3:-either} _in=${4:-$MSG}
 	_new=$(count_all_new)
 	diag "$_what: exit $rc in $took ms, $_new new"
+	_bound=$(slow "$_bound")
 	check "$_what: done in < $_bound s" test "$took" -lt $((_bound * 1000))
 	case $rc in
 	0)
@@ -156,7 +162,7 @@ start_helper "$T/held" '
 	sysopen(my $fh, $path, O_RDWR) or die "$path: $!\n";
 	flock($fh, LOCK_EX) or die "flock: $!\n";
 	open my $r, ">", $ready or die; print $r "ready\n"; close $r;
-	sleep 60;' "$HOME/.sortmail/verdicts.db" "$T/held"
+	sleep $ENV{HOLD_S};' "$HOME/.sortmail/verdicts.db" "$T/held"
 timed_deliver < "$MSG"
 outcome "cache database held by a stuck process" 15 delivered
 check "cache database held: logged that it stayed locked" logged 'cache_warning=.*locked'
@@ -174,7 +180,7 @@ start_helper "$T/flight" '
 	my $fl = pack("s s x4 q q l x4", F_WRLCK, 0, 0, 0, 0);
 	fcntl($fh, F_SETLK, $fl) or die "fcntl: $!\n";
 	open my $r, ">", $ready or die; print $r "ready\n"; close $r;
-	sleep 60;' "$HOME/.sortmail/verdicts.db.lock" "$T/flight"
+	sleep $ENV{HOLD_S};' "$HOME/.sortmail/verdicts.db.lock" "$T/flight"
 timed_deliver < "$MSG"
 outcome "single-flight lock held by a stuck process (cache-wait 2)" 15 delivered
 check "single-flight lock held: logged that it waited, then scored" logged 'cache_warning=.*wait'
@@ -188,7 +194,7 @@ start_helper "$T/dns.port" '
 		or die "udp: $!\n";
 	open my $p, ">", "$portfile.tmp" or die; print $p $s->sockport, "\n"; close $p;
 	rename "$portfile.tmp", $portfile;
-	sleep 60;' "$T/dns.port"
+	sleep $ENV{HOLD_S};' "$T/dns.port"
 home dns-silent <<CONF
 dns-server 127.0.0.1:$(cat "$T/dns.port")
 dns-timeout 1
@@ -209,7 +215,7 @@ start_helper "$T/spamd.port" '
 	open my $p, ">", "$portfile.tmp" or die; print $p $s->sockport, "\n"; close $p;
 	rename "$portfile.tmp", $portfile;
 	my @held;
-	my $end = time + 60;
+	my $end = time + $ENV{HOLD_S};
 	while (time < $end) { my $c = $s->accept or last; push @held, $c }' "$T/spamd.port"
 home spamd-silent <<CONF
 spamd 127.0.0.1:$(cat "$T/spamd.port")
@@ -227,14 +233,14 @@ cat > "$HANG" <<EOF
 #!/bin/sh
 echo \$\$ >> "$T/hang.pids"
 cat > /dev/null
-exec sleep 60
+exec sleep $HOLD_S
 EOF
 HANGBG=$T/hang-bg
 cat > "$HANGBG" <<EOF
 #!/bin/sh
 # leaves a child that holds the output pipe, and exits at once
 cat > /dev/null
-sleep 60 &
+sleep $HOLD_S &
 echo \$! >> "$T/hang.pids"
 exit 0
 EOF
