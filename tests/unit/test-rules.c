@@ -434,6 +434,21 @@ static void test_mimeheader(void)
 	      "inner\n"
 	      "--XX--\n",
 	      "M_CT,M_NAME,M_RAW,M_TOP,M_EACH,M_INNER", "M_NO");
+	/* A decoded part header stays one line: an encoded CR/LF becomes a space
+	 * (as for the message's own headers), so a /m rule sees no second line. */
+	check("mimeheader M_FORGED Content-Description =~ /^X-Forged/m\n"
+	      "mimeheader M_ONE    Content-Description =~ /^hi  X-Forged: yes$/\n",
+	      "Subject: x\n"
+	      "MIME-Version: 1.0\n"
+	      "Content-Type: multipart/mixed; boundary=XX\n"
+	      "\n"
+	      "--XX\n"
+	      "Content-Type: text/plain\n"
+	      "Content-Description: =?utf-8?q?hi=0D=0AX-Forged:_yes?=\n"
+	      "\n"
+	      "text\n"
+	      "--XX--\n",
+	      "M_ONE", "M_FORGED");
 }
 
 /* ---- files: include and conditions --------------------------------------------- */
