@@ -65,9 +65,10 @@ void sm_message_clear(SmMessage *m)
 	m->headers = NULL;
 }
 
-gboolean sm_message_starts_folded(const SmMessage *m)
+const char *sm_message_fields_end(const SmMessage *m, const char *fields)
 {
-	return m->len > 0 && (m->data[0] == ' ' || m->data[0] == '\t');
+	gboolean folded = m->len > 0 && (m->data[0] == ' ' || m->data[0] == '\t');
+	return folded && fields && *fields ? "\n" : "";
 }
 
 const SmHeader *sm_message_next(const SmMessage *m, const char *name, guint *pos)

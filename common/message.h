@@ -34,10 +34,11 @@ void sm_message_clear(SmMessage *m);
  * leaving *@pos just after it; start with *@pos = 0. NULL when there is none. */
 const SmHeader *sm_message_next(const SmMessage *m, const char *name, guint *pos);
 
-/* TRUE when the message's first line starts with white space: a header field
- * put in front of it would take that line as its continuation, so whoever
- * prepends fields must end the header block first (an empty line). */
-gboolean sm_message_starts_folded(const SmMessage *m);
+/* What goes between header @fields put in front of @m and @m itself: "\n",
+ * ending the header block, when there are fields and @m's first line starts
+ * with white space (it would continue the last of them); else "". Every
+ * place that prepends fields to a message asks this, once, last. */
+const char *sm_message_fields_end(const SmMessage *m, const char *fields);
 
 /* The value of @h unfolded (CR/LF removed, folds turned into one space) and
  * trimmed; NUL bytes become spaces. Newly allocated. */

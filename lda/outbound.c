@@ -28,20 +28,17 @@ static guint timeout_within(guint want_ms, gint64 deadline)
 	return left < 1 ? 1 : (guint)MIN((gint64)want_ms, left);
 }
 
-/* @prefix (header fields) in front of the message; when the message starts
- * with white space, an empty line between them keeps its first line from
- * continuing our last field (unless @prefix ends the header block already). */
+/* @prefix (header fields) in front of the message (sm_message_fields_end()
+ * between them). */
 static char *with_prefix(const char *prefix, const SmMessage *m, gsize *len)
 {
-	gsize plen = strlen(prefix);
-	gboolean end = plen && sm_message_starts_folded(m) && !g_str_has_suffix(prefix, "\n\n");
-	char *buf = g_malloc(plen + end + m->len + 1);
-	memcpy(buf, prefix, plen);
-	if (end)
-		buf[plen] = '\n';
-	memcpy(buf + plen + end, m->data, m->len);
-	buf[plen + end + m->len] = '\0';
-	*len = plen + end + m->len;
+	g_autofree char *fields = g_strconcat(prefix, sm_message_fields_end(m, prefix), NULL);
+	gsize flen = strlen(fields);
+	char *buf = g_malloc(flen + m->len + 1);
+	memcpy(buf, fields, flen);
+	memcpy(buf + flen, m->data, m->len);
+	buf[flen + m->len] = '\0';
+	*len = flen + m->len;
 	return buf;
 }
 

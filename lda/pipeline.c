@@ -11,16 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* SpamAssassin's headers, so existing MUA filters keep working. Empty when
- * unscored. A message starting with white space would continue the last of
- * them: the header block then ends with them. */
-static char *spam_headers(const SmVerdict *v, const SmMessage *m)
+/* SpamAssassin's headers, so existing MUA filters keep working. Empty when unscored. */
+static char *spam_headers(const SmVerdict *v)
 {
 	if (v->source == SM_VERDICT_NONE)
 		return g_strdup("");
 	g_autofree char *status = sm_verdict_status_line(v);
-	return g_strdup_printf("%sX-Spam-Status: %s\n%s", v->is_spam ? "X-Spam-Flag: YES\n" : "",
-	                       status, sm_message_starts_folded(m) ? "\n" : "");
+	return g_strdup_printf("%sX-Spam-Status: %s\n", v->is_spam ? "X-Spam-Flag: YES\n" : "",
+	                       status);
 }
 
 const char *sm_pipeline_verdict_word(const SmVerdict *v)
@@ -40,6 +38,10 @@ static gboolean store_message(const SmConfig *c, const SmEnvelope *env,
                               const SmPipelineFlags *f, SmOutcome *o, const char *prefix,
                               GError **error)
 {
+	g_autofree char *ended = NULL;
+	const char *end = sm_message_fields_end(&o->msg, prefix);
+	if (*end)
+		prefix = ended = g_strconcat(prefix, end, NULL);
 	g_autofree char *inbox = c->mbox_inbox ? g_strdup(c->mbox_inbox) : NULL;
 	SmMailbox box = { .root = c->mailbox_root, .mbox_inbox = inbox, .owner = geteuid() };
 	SmDelivery d = {
@@ -95,7 +97,7 @@ static gboolean file_and_reply(const SmConfig *c, const SmEnvelope *env, SmScori
 	/* Pipe, forward and reply keep within the delivery's own deadline. */
 	gint64 deadline_at = started + (gint64)c->deadline * G_USEC_PER_SEC;
 	/* Before filing: whether and where to file depends on how they went. */
-	g_autofree char *prefix = spam_headers(&o->decision.verdict, &o->msg);
+	g_autofree char *prefix = spam_headers(&o->decision.verdict);
 	if (f->allow_outbound)
 		sm_outbound(c, env, &o->msg, o->rcpt.address, &o->decision, prefix, deadline_at,
 		            &o->outbound);

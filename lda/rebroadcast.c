@@ -245,10 +245,7 @@ char *sm_list_build_copy(const SmList *l, const SmMessage *m, const char *prefix
 	                       l->id, l->post);
 	if (add_subject)
 		g_string_append_printf(s, "Subject: %s\n", l->tag);
-	/* A message without a header block whose first line starts with white
-	 * space would continue our last field: end the header block first. */
-	if (m->body_off == 0 && sm_message_starts_folded(m))
-		g_string_append_c(s, '\n');
+	g_string_append(s, sm_message_fields_end(m, s->str));
 	/* The bytes between indexed fields (there are none, unless the index
 	 * stopped at its limit) go as they are. */
 	gsize at = 0;

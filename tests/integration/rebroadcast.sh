@@ -284,5 +284,23 @@ expect_logged ' forward=already-sent forward_note="by an earlier attempt (duplic
 	"the forward's retry: logged already-sent"
 clean
 
+# A message whose first line starts with white space (no header block of its
+# own): every field we add, the X-Spam ones included, stays in the header
+# block; one empty line then ends it, before the message's first line.
+mode ok
+clean
+printf ' indented first line\nsecond line\n' > "$T/folded.eml"
+{ echo; cat "$T/folded.eml"; } > "$T/folded.want"
+env_orig=announce@example.com
+env_sender=alice@example.org
+deliver < "$T/folded.eml"
+reset_env
+expect_rc 0 "message starting with white space: exit 0"
+S=$(last_sent)
+check "message starting with white space: List-Id and X-Spam-Status in the header block" \
+	sh -c '[ -n "$(sed -n "/^\$/q; /^List-Id: /p" "$1")" ] && [ -n "$(sed -n "/^\$/q; /^X-Spam-Status: /p" "$1")" ]' sh "$S"
+check "message starting with white space: one empty line, then the message" \
+	sh -c 'sed -n "/^\$/,\$p" "$1" | cmp -s - "$2"' sh "$S" "$T/folded.want"
+
 check "no output line looks like a DSN code" no_dsn_codes
 done_testing
