@@ -24,16 +24,19 @@ static void append_raw(GString *out, const SmMessage *m, const SmHeader *h)
 		g_string_append_c(out, *p ? *p : ' ');
 }
 
-/* Decoded text (an encoded word may hold "=0D=0A") with CR and LF made
- * spaces: one field's value, or one name, stays on its line, so that no
- * header can forge a field of its own in ALL or a second value of its name. */
+void sm_render_one_line(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\r' || *s == '\n')
+			*s = ' ';
+}
+
+/* @s appended as one line (sm_render_one_line()). */
 static void append_one_line(GString *out, const char *s)
 {
 	gsize start = out->len;
 	g_string_append(out, s);
-	for (gsize i = start; i < out->len; i++)
-		if (out->str[i] == '\r' || out->str[i] == '\n')
-			out->str[i] = ' ';
+	sm_render_one_line(out->str + start);
 }
 
 void sm_render_append_decoded(GString *out, const SmMessage *m, const SmHeader *h)

@@ -35,6 +35,11 @@ struct SmRender {
 /* The RFC 2047-decoded, unfolded value of @h, appended to @out. */
 void sm_render_append_decoded(GString *out, const SmMessage *m, const SmHeader *h);
 
+/* Turns every CR and LF of @s (decoded text: an encoded word may hold
+ * "=0D=0A") into a space, in place: one field's value, or one name, stays on
+ * its line, so no header can forge a field in ALL or a second value. */
+void sm_render_one_line(char *s);
+
 /* relays.c: the X-Spam-Relays-* pseudo-header @kind of @r; "" when there is no
  * relay of that kind. Owned by @r. */
 const char *sm_relays_header(SmRender *r, SmRelaysKind kind);

@@ -239,11 +239,8 @@ static void append_part_headers(GMimeObject *obj, const char *field, SmHeaderFor
 		const char *v = form == SM_HDR_RAW ? g_mime_header_get_raw_value(h)
 		                                   : g_mime_header_get_value(h);
 		char *copy = g_strdup(v ? v : "");
-		/* Decoded, an encoded word may hold "=0D=0A": kept on one line,
-		 * as the message's own headers are (render-hdr.c). */
-		for (char *p = copy; form != SM_HDR_RAW && *p; p++)
-			if (*p == '\r' || *p == '\n')
-				*p = ' ';
+		if (form != SM_HDR_RAW)
+			sm_render_one_line(copy);
 		g_ptr_array_add(out, g_strstrip(copy));
 	}
 	if (GMIME_IS_MULTIPART(obj)) {
