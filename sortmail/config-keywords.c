@@ -238,26 +238,31 @@ static gboolean kw_rule_cache(SmConfigParser *p, char **args, guint n, GError **
 	return set_path(p, &p->c->rule_cache, args[0], error);
 }
 
+/* A duration of at most @max seconds (0: any) into *@slot; @hint ends the
+ * message when it is not one. */
+static gboolean set_duration(SmConfigParser *p, guint *slot, const char *arg, guint max,
+                             const char *hint, GError **error)
+{
+	guint v;
+	if (!sm_config_parse_duration(arg, &v) || (max && v > max))
+		return sm_config_fail(p, error, "bad duration '%s' (%s)", arg, hint);
+	*slot = v;
+	return TRUE;
+}
+
 static gboolean kw_cache_ttl(SmConfigParser *p, char **args, guint n, GError **error)
 {
-	if (!sm_config_parse_duration(args[0], &p->c->cache_ttl))
-		return sm_config_fail(p, error, "bad duration '%s' (e.g. 3600, 90m, 24h, 7d)",
-		                      args[0]);
-	return TRUE;
+	return set_duration(p, &p->c->cache_ttl, args[0], 0, "e.g. 3600, 90m, 24h, 7d", error);
 }
 
 static gboolean kw_cache_ttl_degraded(SmConfigParser *p, char **args, guint n, GError **error)
 {
-	if (!sm_config_parse_duration(args[0], &p->c->cache_ttl_degraded))
-		return sm_config_fail(p, error, "bad duration '%s' (e.g. 600, 10m, 1h)", args[0]);
-	return TRUE;
+	return set_duration(p, &p->c->cache_ttl_degraded, args[0], 0, "e.g. 600, 10m, 1h", error);
 }
 
 static gboolean kw_cache_wait(SmConfigParser *p, char **args, guint n, GError **error)
 {
-	if (!sm_config_parse_duration(args[0], &p->c->cache_wait) || p->c->cache_wait > 600)
-		return sm_config_fail(p, error, "bad duration '%s' (1 s to 10 m)", args[0]);
-	return TRUE;
+	return set_duration(p, &p->c->cache_wait, args[0], 600, "1 s to 10 m", error);
 }
 
 static gboolean kw_cache_shared(SmConfigParser *p, char **args, guint n, GError **error)
@@ -284,17 +289,12 @@ static gboolean kw_sendmail(SmConfigParser *p, char **args, guint n, GError **er
 
 static gboolean kw_sendmail_timeout(SmConfigParser *p, char **args, guint n, GError **error)
 {
-	if (!sm_config_parse_duration(args[0], &p->c->sendmail_timeout) ||
-	    p->c->sendmail_timeout > 600)
-		return sm_config_fail(p, error, "bad duration '%s' (1 s to 10 m)", args[0]);
-	return TRUE;
+	return set_duration(p, &p->c->sendmail_timeout, args[0], 600, "1 s to 10 m", error);
 }
 
 static gboolean kw_pipe_timeout(SmConfigParser *p, char **args, guint n, GError **error)
 {
-	if (!sm_config_parse_duration(args[0], &p->c->pipe_timeout) || p->c->pipe_timeout > 3600)
-		return sm_config_fail(p, error, "bad duration '%s' (1 s to 1 h)", args[0]);
-	return TRUE;
+	return set_duration(p, &p->c->pipe_timeout, args[0], 3600, "1 s to 1 h", error);
 }
 
 static gboolean kw_templates_dir(SmConfigParser *p, char **args, guint n, GError **error)
