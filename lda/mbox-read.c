@@ -113,7 +113,7 @@ static gboolean is_quoted(const char *p, gsize n, SmMboxFormat f)
 	return n - i >= 5 && memcmp(p + i, "From ", 5) == 0;
 }
 
-static char *from_line_sender(const char *p, gsize n)
+char *sm_mbox_from_sender(const char *p, gsize n)
 {
 	const char *end = p + n, *s = skip_blanks(p + 5, end), *e = s;
 	if (e < end && *e == '"') {
@@ -152,7 +152,7 @@ gboolean sm_mbox_next(SmMboxReader *r, SmMboxMessage *m)
 		return FALSE;
 	gsize n = line_len(p, end);
 	if (sm_mbox_is_from_line(p, n)) {
-		m->from_sender = from_line_sender(p, n);
+		m->from_sender = sm_mbox_from_sender(p, n);
 		p += n;
 	}
 	const char *start = p, *last_empty = NULL, *stop = end;

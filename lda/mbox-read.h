@@ -47,6 +47,11 @@ typedef struct {
 
 void sm_mbox_reader_init(SmMboxReader *r, const char *data, gsize len, SmMboxFormat format);
 
+/* The sender named on the From_ line @line (@n bytes, "From " included; a
+ * quoted local part may hold blanks), or NULL when it names none or the name
+ * holds a NUL byte. Newly allocated. Also what spool.c uses for stdin. */
+char *sm_mbox_from_sender(const char *line, gsize n);
+
 /* The next message into @m (cleared first); FALSE at the end of the data. */
 gboolean sm_mbox_next(SmMboxReader *r, SmMboxMessage *m);
 void sm_mbox_message_clear(SmMboxMessage *m);

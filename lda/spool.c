@@ -3,6 +3,7 @@
 #include "spool.h"
 #include "status.h"
 #include "fsutil.h"
+#include "mbox-read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,14 +104,7 @@ static void strip_from_line(SmSpool *s)
 		return;
 	const char *nl = memchr(s->buf, '\n', s->len);
 	gsize line_len = nl ? (gsize)(nl - s->buf) + 1 : s->len;
-	const char *p = s->buf + 5;
-	const char *end = p;
-	while (end < s->buf + line_len && *end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')
-		end++;
-	/* A NUL byte would cut the string short: that is no sender at all (as
-	 * the mbox reader has it). */
-	if (end > p && !memchr(p, '\0', end - p))
-		s->from_sender = g_strndup(p, end - p);
+	s->from_sender = sm_mbox_from_sender(s->buf, line_len);
 	s->msg = s->buf + line_len;
 	s->msg_len = s->len - line_len;
 }
