@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,34 +42,15 @@ int sm_fsync_dir(const char *path)
 	return rc;
 }
 
-/* @p (a writable copy) cut to its directory, as dirname(3) does for the
- * paths a config gives (no trailing slash). */
-static void cut_to_dir(char *p)
-{
-	char *slash = strrchr(p, '/');
-	if (!slash)
-		strcpy(p, ".");
-	else if (slash == p)
-		p[1] = '\0';
-	else
-		*slash = '\0';
-}
-
 int sm_parent_dir_is_ours(const char *path)
 {
-	size_t len = strlen(path);
-	char *dir = malloc(len + 2);
-	if (!dir)
+	char *copy = strdup(path);
+	if (!copy)
 		return 0;
-	memcpy(dir, path, len + 1);
-	cut_to_dir(dir);
 	struct stat st;
-	int ok = stat(dir, &st) == 0;
-	if (!ok) {
-		cut_to_dir(dir);
-		ok = stat(dir, &st) == 0;
-	}
-	free(dir);
+	char *dir = dirname(copy);
+	int ok = stat(dir, &st) == 0 || stat(dirname(dir), &st) == 0;
+	free(copy);
 	return ok && st.st_uid == geteuid();
 }
 
